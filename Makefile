@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# nft-jit: `make` builds the user-mode helper, `make check` runs every
+# test (unit tests, then the differential tests against the kernel's
+# nf_tables interpreter), `make demo` shows it working.
+
+CC		?= gcc
+CFLAGS		?= -O2 -g
+CFLAGS		+= -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes \
+		   -D_GNU_SOURCE -std=gnu11
+CPPFLAGS	+= -Iumh -Iinclude/uapi -DNFTJ_VERSION=\"0.1\"
+LIBS		:= -lnftables -lnftnl -lmnl -lbpf -lpcap -ljansson
+
+UMH_LIB_SRCS	:= $(filter-out umh/main.c umh/cmd_%.c,$(wildcard umh/*.c))
+UMH_LIB_OBJS	:= $(UMH_LIB_SRCS:.c=.o)
+UMH_CLI_OBJS	:= umh/main.o $(patsubst %.c,%.o,$(wildcard umh/cmd_*.c))
+UNIT_OBJS	:= $(patsubst %.c,%.o,$(wildcard tests/unit/*.c))
+
+PREFIX		?= /usr/local
+
+all: umh/nft-jit
+
+umh/libnftjit.a: $(UMH_LIB_OBJS)
+	$(AR) rcs $@ $^
+
+umh/nft-jit: $(UMH_CLI_OBJS) umh/libnftjit.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+tests/unit/unit-tests: $(UNIT_OBJS) umh/libnftjit.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+%.o: %.c $(wildcard umh/*.h include/uapi/linux/netfilter/*.h tests/unit/*.h)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The README's test command.
+check: all tests/unit/unit-tests
+	tools/run-checks
+
+unit: tests/unit/unit-tests
+	tests/unit/unit-tests
+
+diff: all
+	python3 tests/diff/run.py --nft-jit umh/nft-jit
+
+# The README's main command.
+demo: all
+	tools/demo
+
+deps:
+	tools/install-deps
+
+install: all
+	install -D -m 0755 umh/nft-jit $(DESTDIR)$(PREFIX)/sbin/nft-jit
+
+clean:
+	rm -f umh/*.o umh/*.a umh/nft-jit tests/unit/*.o tests/unit/unit-tests
+
+.PHONY: all check unit diff demo deps install clean

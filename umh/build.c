@@ -1,0 +1,982 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IMR builder: nf_tables expressions -> IMR statements.
+ *
+ * The kernel evaluates a rule's expressions in order over a register file
+ * (struct nft_regs: 20 32-bit words, word 0..3 the verdict).  The builder
+ * runs the same program symbolically: every register word holds the IMR
+ * value written into it (or nothing), and relational expressions read
+ * those values back.  Whatever has no faithful IMR form marks the rule
+ * unsupported with a reason, so the interpreter handles it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/expr.h>
+
+#include "build.h"
+
+#define NREGW		20	/* NFT_REG32_COUNT + 4 verdict words */
+
+struct regfile {
+	struct imr_expr *val[NREGW];	/* value held, or NULL */
+	uint8_t word[NREGW];		/* which 32-bit word of that value */
+};
+
+struct bctx {
+	struct imr_prog *p;
+	const struct nftj_ruleset *rs;
+	struct imr_rule *rule;
+	struct regfile rf;
+	size_t stmt_cap;
+	bool terminated;		/* a verdict ended the rule */
+};
+
+static void unsupported(struct imr_rule *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->unsupported)
+		return;
+	r->unsupported = true;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* netlink register number -> 32-bit word index, -1 if invalid */
+static int reg_word(uint32_t reg)
+{
+	if (reg >= NFT_REG_1 && reg <= NFT_REG_4)
+		return (int)reg * 4;
+	if (reg >= NFT_REG32_00 && reg <= NFT_REG32_15)
+		return (int)(reg - NFT_REG32_00) + 4;
+	return -1;
+}
+
+static void rf_clear(struct regfile *rf)
+{
+	int i;
+
+	for (i = 0; i < NREGW; i++) {
+		imr_expr_put(rf->val[i]);
+		rf->val[i] = NULL;
+	}
+}
+
+/* store value e (consumes the reference) into register reg */
+static int rf_store(struct bctx *c, uint32_t reg, struct imr_expr *e)
+{
+	int w = reg_word(reg), n = e->len / 4, i;
+
+	if (w < 0 || w + n > NREGW) {
+		imr_expr_put(e);
+		unsupported(c->rule, "bad destination register %u", reg);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		imr_expr_put(c->rf.val[w + i]);
+		c->rf.val[w + i] = imr_expr_get(e);
+		c->rf.word[w + i] = (uint8_t)i;
+	}
+	imr_expr_put(e);
+	return 0;
+}
+
+/*
+ * Read len bytes from register reg: one value if a single value covers
+ * them, else a concatenation of whole values.  NULL (rule marked
+ * unsupported) if any word read was not written by this rule.
+ */
+static struct imr_expr *rf_load(struct bctx *c, uint32_t reg, uint32_t len)
+{
+	int w = reg_word(reg), n = (int)(len + 3) / 4, i;
+	struct imr_expr *e, *cat;
+
+	if (w < 0 || len == 0 || w + n > NREGW) {
+		unsupported(c->rule, "bad source register %u", reg);
+		return NULL;
+	}
+	for (i = 0; i < n; ) {
+		e = c->rf.val[w + i];
+		if (!e || c->rf.word[w + i] != 0) {
+			unsupported(c->rule,
+				    "reads register %u not set by the rule", reg);
+			return NULL;
+		}
+		i += e->len / 4;
+	}
+	e = c->rf.val[w];
+	if (e->len / 4 >= n)
+		return imr_expr_get(e);
+	if (i != n) {
+		unsupported(c->rule, "partial read of a concatenation");
+		return NULL;
+	}
+	cat = imr_expr_new(IMR_E_CONCAT, (uint8_t)(n * 4));
+	if (!cat)
+		return NULL;
+	cat->comp = calloc(n, sizeof(*cat->comp));
+	if (!cat->comp) {
+		imr_expr_put(cat);
+		return NULL;
+	}
+	for (i = 0; i < n; i += c->rf.val[w + i]->len / 4)
+		cat->comp[cat->ncomp++] = imr_expr_get(c->rf.val[w + i]);
+	return cat;
+}
+
+static struct imr_stmt *stmt_add(struct bctx *c, enum imr_stmt_type type)
+{
+	struct imr_rule *r = c->rule;
+	struct imr_stmt *s;
+
+	if (r->nstmts == c->stmt_cap) {
+		size_t ncap = c->stmt_cap ? c->stmt_cap * 2 : 8;
+
+		s = realloc(r->stmts, ncap * sizeof(*s));
+		if (!s)
+			return NULL;
+		r->stmts = s;
+		c->stmt_cap = ncap;
+	}
+	s = &r->stmts[r->nstmts++];
+	memset(s, 0, sizeof(*s));
+	s->type = type;
+	s->set = -1;
+	s->chain = -1;
+	return s;
+}
+
+static uint32_t roundup4(uint32_t n)
+{
+	return (n + 3) & ~3U;
+}
+
+static int do_payload(struct bctx *c, struct nftnl_expr *x)
+{
+	uint32_t base, off, len;
+	struct imr_expr *e;
+
+	if (nftnl_expr_is_set(x, NFTNL_EXPR_PAYLOAD_SREG)) {
+		unsupported(c->rule, "payload set (packet mangling)");
+		return 0;
+	}
+	base = nftnl_expr_get_u32(x, NFTNL_EXPR_PAYLOAD_BASE);
+	off = nftnl_expr_get_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET);
+	len = nftnl_expr_get_u32(x, NFTNL_EXPR_PAYLOAD_LEN);
+	if (base == NFT_PAYLOAD_LL_HEADER && !(c->p->caps & IMR_CAP_LL)) {
+		unsupported(c->rule, "link-layer payload on this target");
+		return 0;
+	}
+	if (base > NFT_PAYLOAD_TRANSPORT_HEADER) {
+		unsupported(c->rule, "payload base %u (inner header)", base);
+		return 0;
+	}
+	if (len == 0 || len > 16 || off > 255) {
+		unsupported(c->rule, "payload load of %u bytes", len);
+		return 0;
+	}
+	e = imr_expr_new(IMR_E_PAYLOAD, (uint8_t)roundup4(len));
+	if (!e)
+		return -ENOMEM;
+	e->payload.base = base == NFT_PAYLOAD_LL_HEADER ? IMR_BASE_LL :
+			  base == NFT_PAYLOAD_NETWORK_HEADER ? IMR_BASE_NH :
+			  IMR_BASE_TH;
+	e->payload.offset = (uint8_t)off;
+	e->payload.len = (uint8_t)len;
+	/* nft_payload_select_ops(): the fast path skips the fragment check */
+	e->payload.fast = base != NFT_PAYLOAD_LL_HEADER &&
+			  (len == 1 || len == 2 || len == 4) && off % len == 0;
+	return rf_store(c, nftnl_expr_get_u32(x, NFTNL_EXPR_PAYLOAD_DREG), e);
+}
+
+static const struct {
+	uint32_t key;
+	enum imr_meta meta;
+} meta_map[] = {
+	{ NFT_META_LEN, IMR_META_LEN },
+	{ NFT_META_PROTOCOL, IMR_META_PROTOCOL },
+	{ NFT_META_NFPROTO, IMR_META_NFPROTO },
+	{ NFT_META_L4PROTO, IMR_META_L4PROTO },
+	{ NFT_META_MARK, IMR_META_MARK },
+	{ NFT_META_IIF, IMR_META_IIF },
+	{ NFT_META_OIF, IMR_META_OIF },
+	{ NFT_META_IIFTYPE, IMR_META_IIFTYPE },
+	{ NFT_META_OIFTYPE, IMR_META_OIFTYPE },
+	{ NFT_META_PKTTYPE, IMR_META_PKTTYPE },
+	{ NFT_META_SKUID, IMR_META_SKUID },
+	{ NFT_META_SKGID, IMR_META_SKGID },
+};
+
+static const char *const meta_key_names[] = {
+	[NFT_META_PRIORITY] = "priority", [NFT_META_IIFNAME] = "iifname",
+	[NFT_META_OIFNAME] = "oifname", [NFT_META_NFTRACE] = "nftrace",
+	[NFT_META_RTCLASSID] = "rtclassid", [NFT_META_SECMARK] = "secmark",
+	[NFT_META_BRI_IIFNAME] = "ibrname", [NFT_META_BRI_OIFNAME] = "obrname",
+	[NFT_META_CPU] = "cpu", [NFT_META_IIFGROUP] = "iifgroup",
+	[NFT_META_OIFGROUP] = "oifgroup", [NFT_META_CGROUP] = "cgroup",
+	[NFT_META_PRANDOM] = "random", [NFT_META_SECPATH] = "ipsec",
+	[NFT_META_IIFKIND] = "iifkind", [NFT_META_OIFKIND] = "oifkind",
+	[NFT_META_TIME_NS] = "time", [NFT_META_TIME_DAY] = "day",
+	[NFT_META_TIME_HOUR] = "hour", [NFT_META_SDIF] = "sdif",
+	[NFT_META_SDIFNAME] = "sdifname",
+};
+
+static int do_meta(struct bctx *c, struct nftnl_expr *x)
+{
+	uint32_t key = nftnl_expr_get_u32(x, NFTNL_EXPR_META_KEY);
+	struct imr_expr *e;
+	size_t i;
+
+	if (nftnl_expr_is_set(x, NFTNL_EXPR_META_SREG)) {
+		unsupported(c->rule, "meta set");
+		return 0;
+	}
+	for (i = 0; i < sizeof(meta_map) / sizeof(meta_map[0]); i++)
+		if (meta_map[i].key == key)
+			break;
+	if (i == sizeof(meta_map) / sizeof(meta_map[0])) {
+		if (key < sizeof(meta_key_names) / sizeof(meta_key_names[0]) &&
+		    meta_key_names[key])
+			unsupported(c->rule, "meta %s", meta_key_names[key]);
+		else
+			unsupported(c->rule, "meta key %u", key);
+		return 0;
+	}
+	if ((meta_map[i].meta == IMR_META_SKUID ||
+	     meta_map[i].meta == IMR_META_SKGID) &&
+	    !(c->p->caps & IMR_CAP_SOCKET)) {
+		unsupported(c->rule, "meta skuid/skgid on this target");
+		return 0;
+	}
+	/* every meta key the IMR knows writes one 32-bit word */
+	e = imr_expr_new(IMR_E_META, 4);
+	if (!e)
+		return -ENOMEM;
+	e->meta = meta_map[i].meta;
+	return rf_store(c, nftnl_expr_get_u32(x, NFTNL_EXPR_META_DREG), e);
+}
+
+static int get_data(struct nftnl_expr *x, uint16_t attr, uint8_t *out,
+		    uint32_t *len)
+{
+	const void *d;
+	uint32_t l = 0;
+
+	d = nftnl_expr_get(x, attr, &l);
+	if (!d || l == 0 || l > IMR_VAL_MAX)
+		return -EINVAL;
+	memset(out, 0, IMR_VAL_MAX);
+	memcpy(out, d, l);
+	*len = l;
+	return 0;
+}
+
+static int do_cmp(struct bctx *c, struct nftnl_expr *x)
+{
+	static const enum imr_cmp_op ops[] = {
+		[NFT_CMP_EQ] = IMR_EQ, [NFT_CMP_NEQ] = IMR_NE,
+		[NFT_CMP_LT] = IMR_LT, [NFT_CMP_LTE] = IMR_LE,
+		[NFT_CMP_GT] = IMR_GT, [NFT_CMP_GTE] = IMR_GE,
+	};
+	uint32_t op = nftnl_expr_get_u32(x, NFTNL_EXPR_CMP_OP), len;
+	uint8_t val[IMR_VAL_MAX];
+	struct imr_stmt *s;
+	struct imr_expr *e;
+
+	if (op > NFT_CMP_GTE ||
+	    get_data(x, NFTNL_EXPR_CMP_DATA, val, &len) < 0) {
+		unsupported(c->rule, "malformed cmp");
+		return 0;
+	}
+	e = rf_load(c, nftnl_expr_get_u32(x, NFTNL_EXPR_CMP_SREG), len);
+	if (!e)
+		return c->rule->unsupported ? 0 : -ENOMEM;
+	if (len > 16 || e->type == IMR_E_CONCAT) {
+		imr_expr_put(e);
+		unsupported(c->rule, "cmp of %u bytes", len);
+		return 0;
+	}
+	s = stmt_add(c, IMR_S_CMP);
+	if (!s) {
+		imr_expr_put(e);
+		return -ENOMEM;
+	}
+	s->expr = e;
+	s->op = ops[op];
+	s->len = (uint8_t)len;
+	memcpy(s->val, val, sizeof(val));
+	return 0;
+}
+
+static int do_range(struct bctx *c, struct nftnl_expr *x)
+{
+	uint32_t op = nftnl_expr_get_u32(x, NFTNL_EXPR_RANGE_OP), len, len2;
+	uint8_t lo[IMR_VAL_MAX], hi[IMR_VAL_MAX];
+	struct imr_stmt *s;
+	struct imr_expr *e;
+
+	if (op > NFT_RANGE_NEQ ||
+	    get_data(x, NFTNL_EXPR_RANGE_FROM_DATA, lo, &len) < 0 ||
+	    get_data(x, NFTNL_EXPR_RANGE_TO_DATA, hi, &len2) < 0 ||
+	    len != len2) {
+		unsupported(c->rule, "malformed range");
+		return 0;
+	}
+	e = rf_load(c, nftnl_expr_get_u32(x, NFTNL_EXPR_RANGE_SREG), len);
+	if (!e)
+		return c->rule->unsupported ? 0 : -ENOMEM;
+	if (len > 16 || e->type == IMR_E_CONCAT) {
+		imr_expr_put(e);
+		unsupported(c->rule, "range of %u bytes", len);
+		return 0;
+	}
+	s = stmt_add(c, IMR_S_RANGE);
+	if (!s) {
+		imr_expr_put(e);
+		return -ENOMEM;
+	}
+	s->expr = e;
+	s->op = op == NFT_RANGE_EQ ? IMR_EQ : IMR_NE;
+	s->len = (uint8_t)len;
+	memcpy(s->val, lo, sizeof(lo));
+	memcpy(s->hi, hi, sizeof(hi));
+	return 0;
+}
+
+static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
+{
+	uint32_t op = NFT_BITWISE_MASK_XOR, len, l;
+	struct imr_expr *src, *e;
+	uint8_t data[IMR_VAL_MAX];
+
+	if (nftnl_expr_is_set(x, NFTNL_EXPR_BITWISE_OP))
+		op = nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_OP);
+	len = nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_LEN);
+	if (len == 0 || len > 16) {
+		unsupported(c->rule, "bitwise on %u bytes", len);
+		return 0;
+	}
+	src = rf_load(c, nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_SREG), len);
+	if (!src)
+		return c->rule->unsupported ? 0 : -ENOMEM;
+	if (src->type == IMR_E_CONCAT) {
+		imr_expr_put(src);
+		unsupported(c->rule, "bitwise on a concatenation");
+		return 0;
+	}
+	e = imr_expr_new(op == NFT_BITWISE_MASK_XOR ? IMR_E_MASKXOR :
+			 IMR_E_SHIFT, (uint8_t)roundup4(len));
+	if (!e) {
+		imr_expr_put(src);
+		return -ENOMEM;
+	}
+	e->child = src;
+	if (op == NFT_BITWISE_MASK_XOR) {
+		/* the kernel works on whole words, zero padded mask and xor */
+		if (get_data(x, NFTNL_EXPR_BITWISE_MASK, e->maskxor.mask,
+			     &l) < 0 || l != len ||
+		    get_data(x, NFTNL_EXPR_BITWISE_XOR, e->maskxor.xor,
+			     &l) < 0 || l != len)
+			goto malformed;
+	} else if (op == NFT_BITWISE_LSHIFT || op == NFT_BITWISE_RSHIFT) {
+		uint32_t bits;
+
+		if (len > 4) {
+			imr_expr_put(e);
+			unsupported(c->rule, "shift of %u bytes", len);
+			return 0;
+		}
+		if (get_data(x, NFTNL_EXPR_BITWISE_DATA, data, &l) < 0 ||
+		    l != 4)
+			goto malformed;
+		memcpy(&bits, data, 4);
+		if (bits >= 32)
+			goto malformed;
+		e->shift.left = op == NFT_BITWISE_LSHIFT;
+		e->shift.bits = (uint8_t)bits;
+	} else {
+		goto malformed;
+	}
+	return rf_store(c, nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_DREG), e);
+malformed:
+	imr_expr_put(e);
+	unsupported(c->rule, "bitwise operation %u", op);
+	return 0;
+}
+
+/* bytes of the value beyond its natural size are known to be zero */
+static uint32_t natural_len(const struct imr_expr *e)
+{
+	if (e->type == IMR_E_PAYLOAD)
+		return e->payload.len;
+	if (e->type == IMR_E_META) {
+		switch (e->meta) {
+		case IMR_META_NFPROTO:
+		case IMR_META_L4PROTO:
+		case IMR_META_PKTTYPE:
+			return 1;
+		case IMR_META_PROTOCOL:
+		case IMR_META_IIFTYPE:
+		case IMR_META_OIFTYPE:
+			return 2;
+		default:
+			return 4;
+		}
+	}
+	return e->len;
+}
+
+static int do_byteorder(struct bctx *c, struct nftnl_expr *x)
+{
+	uint32_t len = nftnl_expr_get_u32(x, NFTNL_EXPR_BYTEORDER_LEN);
+	uint32_t size = nftnl_expr_get_u32(x, NFTNL_EXPR_BYTEORDER_SIZE);
+	uint32_t sreg = nftnl_expr_get_u32(x, NFTNL_EXPR_BYTEORDER_SREG);
+	uint32_t dreg = nftnl_expr_get_u32(x, NFTNL_EXPR_BYTEORDER_DREG);
+	struct imr_expr *src, *e;
+
+	/*
+	 * Only a single unit: the kernel writes len bytes of dreg and keeps
+	 * the rest of its last word, so that rest must be known zero.
+	 */
+	if ((size != 2 && size != 4 && size != 8) || len != size) {
+		unsupported(c->rule, "byteorder of %u bytes in units of %u",
+			    len, size);
+		return 0;
+	}
+	src = rf_load(c, sreg, len);
+	if (!src)
+		return c->rule->unsupported ? 0 : -ENOMEM;
+	if (src->type == IMR_E_CONCAT ||
+	    (len % 4 && (sreg != dreg || natural_len(src) > len))) {
+		imr_expr_put(src);
+		unsupported(c->rule, "byteorder on this operand");
+		return 0;
+	}
+	e = imr_expr_new(IMR_E_BSWAP, (uint8_t)roundup4(len));
+	if (!e) {
+		imr_expr_put(src);
+		return -ENOMEM;
+	}
+	e->child = src;
+	e->bswap.size = (uint8_t)size;
+	return rf_store(c, dreg, e);
+}
+
+static const struct nftnl_chain *find_chain(const struct nftj_ruleset *rs,
+					    uint32_t family, const char *table,
+					    const char *name)
+{
+	struct nftnl_chain_list_iter *it;
+	struct nftnl_chain *ch, *found = NULL;
+
+	it = nftnl_chain_list_iter_create(rs->chains);
+	if (!it)
+		return NULL;
+	while ((ch = nftnl_chain_list_iter_next(it))) {
+		if (nftnl_chain_get_u32(ch, NFTNL_CHAIN_FAMILY) == family &&
+		    !strcmp(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE), table) &&
+		    !strcmp(nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME), name)) {
+			found = ch;
+			break;
+		}
+	}
+	nftnl_chain_list_iter_destroy(it);
+	return found;
+}
+
+static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
+		       const char *name, int *out);
+
+/* resolve a jump/goto target and check it can be compiled */
+static int target_chain(struct bctx *c, const char *name, int *idx)
+{
+	const struct imr_chain *t;
+	int err;
+
+	err = build_chain(c->p, c->rs, name, idx);
+	if (err == -ENOENT) {
+		unsupported(c->rule, "jump to unknown chain %s", name);
+		return 0;
+	}
+	if (err == -ELOOP) {
+		unsupported(c->rule, "chain loop through %s", name);
+		return 0;
+	}
+	if (err)
+		return err;
+	t = &c->p->chains[*idx];
+	if (t->first_unsupported >= 0) {
+		unsupported(c->rule, "%s %s: %s", "jump to", name,
+			    t->rules[t->first_unsupported].reason);
+		return 0;
+	}
+	if (t->depth + 1 > IMR_MAX_CALL_DEPTH) {
+		unsupported(c->rule, "jump depth below %s exceeds %d", name,
+			    IMR_MAX_CALL_DEPTH);
+		return 0;
+	}
+	return 0;
+}
+
+static int verdict_of(struct bctx *c, int32_t code, const char *chain,
+		      enum imr_verdict *v, int *target)
+{
+	*target = -1;
+	switch (code) {
+	case NF_ACCEPT:
+		*v = IMR_V_ACCEPT;
+		return 0;
+	case NF_DROP:
+		*v = IMR_V_DROP;
+		return 0;
+	case NFT_CONTINUE:
+		*v = IMR_V_CONTINUE;
+		return 0;
+	case NFT_RETURN:
+		*v = IMR_V_RETURN;
+		return 0;
+	case NFT_JUMP:
+	case NFT_GOTO:
+		*v = code == NFT_JUMP ? IMR_V_JUMP : IMR_V_GOTO;
+		if (!chain) {
+			unsupported(c->rule, "jump without chain name");
+			return 0;
+		}
+		return target_chain(c, chain, target);
+	}
+	if ((code & NF_VERDICT_MASK) == NF_QUEUE)
+		unsupported(c->rule, "verdict queue");
+	else
+		unsupported(c->rule, "verdict %d", code);
+	return 0;
+}
+
+static int do_immediate(struct bctx *c, struct nftnl_expr *x)
+{
+	struct imr_stmt *s;
+	enum imr_verdict v;
+	int target, err;
+
+	if (nftnl_expr_get_u32(x, NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT) {
+		unsupported(c->rule, "immediate data");
+		return 0;
+	}
+	err = verdict_of(c, (int32_t)nftnl_expr_get_u32(x,
+							 NFTNL_EXPR_IMM_VERDICT),
+			 nftnl_expr_is_set(x, NFTNL_EXPR_IMM_CHAIN) ?
+			 nftnl_expr_get_str(x, NFTNL_EXPR_IMM_CHAIN) : NULL,
+			 &v, &target);
+	if (err || c->rule->unsupported)
+		return err;
+	if (v == IMR_V_CONTINUE)	/* the kernel just goes on */
+		return 0;
+	s = stmt_add(c, IMR_S_VERDICT);
+	if (!s)
+		return -ENOMEM;
+	s->verdict = v;
+	s->chain = target;
+	c->terminated = true;
+	return 0;
+}
+
+static int set_index(struct bctx *c, const struct nftj_set *set)
+{
+	struct imr_prog *p = c->p;
+	struct imr_set *n;
+	size_t i;
+
+	for (i = 0; i < p->nsets; i++)
+		if (p->sets[i].nset == set)
+			return (int)i;
+	n = realloc(p->sets, (p->nsets + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->sets = n;
+	memset(&n[p->nsets], 0, sizeof(*n));
+	n[p->nsets].nset = set;
+	return (int)p->nsets++;
+}
+
+/* verdict maps: resolve each element's verdict to a distinct action */
+static int vmap_actions(struct bctx *c, struct imr_set *is)
+{
+	const struct nftj_set *set = is->nset;
+	enum imr_verdict v;
+	size_t i, j;
+	int target, err;
+
+	if (is->elem_action)
+		return 0;
+	is->elem_action = calloc(set->nelems ? set->nelems : 1, sizeof(int));
+	is->actions = calloc(set->nelems ? set->nelems : 1,
+			     sizeof(*is->actions));
+	if (!is->elem_action || !is->actions)
+		return -ENOMEM;
+	for (i = 0; i < set->nelems; i++) {
+		const struct nftj_set_elem *el = &set->elems[i];
+
+		is->elem_action[i] = -1;
+		if (el->flags & NFT_SET_ELEM_INTERVAL_END)
+			continue;
+		err = verdict_of(c, el->verdict, el->chain[0] ? el->chain :
+				 NULL, &v, &target);
+		if (err || c->rule->unsupported)
+			return err;
+		for (j = 0; j < is->nactions; j++)
+			if (is->actions[j].verdict == v &&
+			    is->actions[j].chain == target)
+				break;
+		if (j == is->nactions) {
+			is->actions[j].verdict = v;
+			is->actions[j].chain = target;
+			is->nactions++;
+		}
+		is->elem_action[i] = (int)j;
+	}
+	return 0;
+}
+
+static int do_lookup(struct bctx *c, struct nftnl_expr *x)
+{
+	const struct nftj_set *set;
+	uint32_t dreg = NFT_REG_VERDICT, flags = 0;
+	bool vmap = false;
+	struct imr_expr *key;
+	struct imr_stmt *s;
+	int idx, err;
+
+	if (!(c->p->caps & IMR_CAP_SETS)) {
+		unsupported(c->rule, "set lookup on this target");
+		return 0;
+	}
+	set = nftj_set_find(c->rs, c->p->family, c->p->table,
+			    nftnl_expr_get_str(x, NFTNL_EXPR_LOOKUP_SET));
+	if (!set) {
+		unsupported(c->rule, "lookup in unknown set %s",
+			    nftnl_expr_get_str(x, NFTNL_EXPR_LOOKUP_SET));
+		return 0;
+	}
+	if (nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_DREG)) {
+		dreg = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_DREG);
+		if (dreg != NFT_REG_VERDICT) {
+			unsupported(c->rule, "map lookup into a register");
+			return 0;
+		}
+		vmap = true;
+	}
+	if (nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_FLAGS))
+		flags = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_FLAGS);
+	if (set->has_exprs) {
+		unsupported(c->rule, "set %s has element expressions",
+			    set->name);
+		return 0;
+	}
+	if ((set->flags & NFT_SET_INTERVAL) && set->field_count > 1) {
+		unsupported(c->rule, "set %s: concatenated ranges", set->name);
+		return 0;
+	}
+	if (set->key_len == 0 || set->key_len > IMR_VAL_MAX) {
+		unsupported(c->rule, "set %s: key of %u bytes", set->name,
+			    set->key_len);
+		return 0;
+	}
+	if (vmap && set->data_type != NFT_DATA_VERDICT) {
+		unsupported(c->rule, "set %s is not a verdict map", set->name);
+		return 0;
+	}
+	key = rf_load(c, nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_SREG),
+		      set->key_len);
+	if (!key)
+		return c->rule->unsupported ? 0 : -ENOMEM;
+	idx = set_index(c, set);
+	if (idx < 0) {
+		imr_expr_put(key);
+		return idx;
+	}
+	if (vmap) {
+		err = vmap_actions(c, &c->p->sets[idx]);
+		if (err || c->rule->unsupported) {
+			imr_expr_put(key);
+			return err;
+		}
+	}
+	s = stmt_add(c, vmap ? IMR_S_VMAP : IMR_S_LOOKUP);
+	if (!s) {
+		imr_expr_put(key);
+		return -ENOMEM;
+	}
+	s->expr = key;
+	s->set = idx;
+	s->invert = flags & NFT_LOOKUP_F_INV;
+	s->len = (uint8_t)set->key_len;
+	return 0;
+}
+
+static int do_expr(struct bctx *c, struct nftnl_expr *x)
+{
+	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
+	struct imr_stmt *s;
+
+	if (!strcmp(name, "payload"))
+		return do_payload(c, x);
+	if (!strcmp(name, "meta"))
+		return do_meta(c, x);
+	if (!strcmp(name, "cmp"))
+		return do_cmp(c, x);
+	if (!strcmp(name, "range"))
+		return do_range(c, x);
+	if (!strcmp(name, "bitwise"))
+		return do_bitwise(c, x);
+	if (!strcmp(name, "byteorder"))
+		return do_byteorder(c, x);
+	if (!strcmp(name, "immediate"))
+		return do_immediate(c, x);
+	if (!strcmp(name, "lookup"))
+		return do_lookup(c, x);
+	if (!strcmp(name, "counter")) {
+		if (!(c->p->caps & IMR_CAP_COUNTERS)) {
+			unsupported(c->rule, "counter on this target");
+			return 0;
+		}
+		s = stmt_add(c, IMR_S_COUNTER);
+		if (!s)
+			return -ENOMEM;
+		s->counter_id = c->rule->id;
+		c->rule->has_counter = true;
+		return 0;
+	}
+	unsupported(c->rule, "%s", name);
+	return 0;
+}
+
+static int build_rule(struct imr_prog *p, const struct nftj_ruleset *rs,
+		      struct nftnl_rule *nr, struct imr_rule *r)
+{
+	struct bctx c = { .p = p, .rs = rs, .rule = r };
+	struct nftnl_expr_iter *it;
+	struct nftnl_expr *x;
+	int err = 0;
+
+	r->handle = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE);
+	it = nftnl_expr_iter_create(nr);
+	if (!it)
+		return -ENOMEM;
+	while ((x = nftnl_expr_iter_next(it))) {
+		if (c.terminated || r->unsupported)
+			break;
+		err = do_expr(&c, x);
+		if (err)
+			break;
+	}
+	nftnl_expr_iter_destroy(it);
+	rf_clear(&c.rf);
+	return err;
+}
+
+static struct imr_chain *chain_add(struct imr_prog *p, const char *name)
+{
+	struct imr_chain *n;
+
+	n = realloc(p->chains, (p->nchains + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	p->chains = n;
+	n = &p->chains[p->nchains++];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->first_unsupported = -1;
+	return n;
+}
+
+static int rule_id_add(struct imr_prog *p, int chain)
+{
+	int *n = realloc(p->chain_of_id, (p->nrule_ids + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	p->chain_of_id = n;
+	n[p->nrule_ids] = chain;
+	return (int)p->nrule_ids++;
+}
+
+static unsigned int stmt_depth(const struct imr_prog *p,
+			       const struct imr_stmt *s)
+{
+	const struct imr_set *is;
+	unsigned int d = 0;
+	size_t i;
+
+	if (s->type == IMR_S_VERDICT && s->chain >= 0)
+		return p->chains[s->chain].depth + 1;
+	if (s->type != IMR_S_VMAP)
+		return 0;
+	is = &p->sets[s->set];
+	for (i = 0; i < is->nactions; i++)
+		if (is->actions[i].chain >= 0 &&
+		    p->chains[is->actions[i].chain].depth + 1 > d)
+			d = p->chains[is->actions[i].chain].depth + 1;
+	return d;
+}
+
+/*
+ * Build chain `name` of the program's table, once; *out is its index.
+ * -ELOOP on a cycle (nf_tables rejects those, but the dump is input).
+ */
+static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
+		       const char *name, int *out)
+{
+	struct nftnl_rule_list_iter *it;
+	struct nftnl_rule *nr;
+	struct imr_chain *ch;
+	size_t i, n = 0;
+	int idx, err = 0;
+
+	for (i = 0; i < p->nchains; i++) {
+		if (strcmp(p->chains[i].name, name))
+			continue;
+		*out = (int)i;
+		return p->chains[i].state == 1 ? -ELOOP : 0;
+	}
+	if (!find_chain(rs, p->family, p->table, name))
+		return -ENOENT;
+	ch = chain_add(p, name);
+	if (!ch)
+		return -ENOMEM;
+	idx = (int)(p->nchains - 1);
+	*out = idx;
+	ch->state = 1;
+
+	it = nftnl_rule_list_iter_create(rs->rules);
+	if (!it)
+		return -ENOMEM;
+	while ((nr = nftnl_rule_list_iter_next(it))) {
+		struct imr_rule *rules, *r;
+		int id;
+
+		if (nftnl_rule_get_u32(nr, NFTNL_RULE_FAMILY) != p->family ||
+		    strcmp(nftnl_rule_get_str(nr, NFTNL_RULE_TABLE),
+			   p->table) ||
+		    strcmp(nftnl_rule_get_str(nr, NFTNL_RULE_CHAIN), name))
+			continue;
+		ch = &p->chains[idx];
+		rules = realloc(ch->rules, (n + 1) * sizeof(*rules));
+		if (!rules) {
+			err = -ENOMEM;
+			break;
+		}
+		ch->rules = rules;
+		r = &rules[n];
+		memset(r, 0, sizeof(*r));
+		ch->nrules = ++n;
+		id = rule_id_add(p, idx);
+		if (id < 0) {
+			err = id;
+			break;
+		}
+		r->id = (uint32_t)id;
+		/* may add chains: p->chains moves, re-fetch afterwards */
+		err = build_rule(p, rs, nr, r);
+		if (err)
+			break;
+	}
+	nftnl_rule_list_iter_destroy(it);
+	if (err)
+		return err;
+
+	ch = &p->chains[idx];
+	for (i = 0; i < ch->nrules; i++) {
+		struct imr_rule *r = &ch->rules[i];
+		size_t j;
+
+		if (r->unsupported) {
+			if (ch->first_unsupported < 0)
+				ch->first_unsupported = (int)i;
+			continue;
+		}
+		for (j = 0; j < r->nstmts; j++)
+			if (stmt_depth(p, &r->stmts[j]) > ch->depth)
+				ch->depth = stmt_depth(p, &r->stmts[j]);
+	}
+	ch->state = 2;
+	return 0;
+}
+
+static int fill_rule_index(struct imr_prog *p)
+{
+	size_t i, j;
+
+	p->rule_by_id = calloc(p->nrule_ids ? p->nrule_ids : 1,
+			       sizeof(*p->rule_by_id));
+	if (!p->rule_by_id)
+		return -ENOMEM;
+	for (i = 0; i < p->nchains; i++)
+		for (j = 0; j < p->chains[i].nrules; j++)
+			p->rule_by_id[p->chains[i].rules[j].id] =
+				&p->chains[i].rules[j];
+	return 0;
+}
+
+int imr_build(struct imr_prog *p, const struct nftj_ruleset *rs,
+	      uint32_t family, const char *table, const char *chain,
+	      unsigned int caps, char *why, size_t whylen)
+{
+	const struct nftnl_chain *nc;
+	const char *type;
+	uint32_t hook;
+	int idx, err;
+
+	memset(p, 0, sizeof(*p));
+	p->family = family;
+	p->genid = rs->genid;
+	p->caps = caps;
+	snprintf(p->table, sizeof(p->table), "%s", table);
+	why[0] = '\0';
+
+	nc = find_chain(rs, family, table, chain);
+	if (!nc)
+		return -ENOENT;
+	if (!nftnl_chain_is_set(nc, NFTNL_CHAIN_HOOKNUM)) {
+		snprintf(why, whylen, "not a base chain");
+		return -EOPNOTSUPP;
+	}
+	if (family != NFPROTO_IPV4 && family != NFPROTO_IPV6 &&
+	    family != NFPROTO_INET) {
+		snprintf(why, whylen, "family %u", family);
+		return -EOPNOTSUPP;
+	}
+	hook = nftnl_chain_get_u32(nc, NFTNL_CHAIN_HOOKNUM);
+	if (hook > NF_INET_POST_ROUTING) {
+		snprintf(why, whylen, "hook %u", hook);
+		return -EOPNOTSUPP;
+	}
+	type = nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE) ?
+	       nftnl_chain_get_str(nc, NFTNL_CHAIN_TYPE) : "filter";
+	if (strcmp(type, "filter")) {
+		snprintf(why, whylen, "chain type %s", type);
+		return -EOPNOTSUPP;
+	}
+
+	err = build_chain(p, rs, chain, &idx);
+	if (err) {
+		imr_prog_free(p);
+		return err;
+	}
+	p->chains[0].base = true;
+	p->chains[0].hook = hook;
+	p->chains[0].prio = (int32_t)nftnl_chain_get_u32(nc,
+							  NFTNL_CHAIN_PRIO);
+	p->chains[0].policy = nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY) ?
+			      nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY) :
+			      NF_ACCEPT;
+	err = fill_rule_index(p);
+	if (err)
+		imr_prog_free(p);
+	return err;
+}

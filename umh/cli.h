@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared by the nft-jit subcommands: names, network namespaces, errors. */
+#ifndef NFTJ_CLI_H
+#define NFTJ_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define EXIT_USAGE	2
+
+/* enter network namespace NAME (/run/netns/NAME) or PATH; -errno */
+int netns_enter(const char *name);
+
+int family_parse(const char *s, uint32_t *family);
+const char *family_name(uint32_t family);
+const char *hook_name(uint32_t hook);
+
+/* interface index and ARPHRD type by name in the current netns */
+int iface_lookup(const char *name, uint32_t *ifindex, uint16_t *type);
+
+/*
+ * Find the family of table `table`: `family` if given (non-zero), else
+ * the only family with such a table.  Prints the error; -errno.
+ */
+int table_family(const struct nftj_ruleset *rs, const char *table,
+		 uint32_t family, uint32_t *out);
+
+/* dump the ruleset, printing a clear error; returns 0 or -errno */
+int ruleset_load(struct nftj_ruleset *rs);
+
+void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cmd_compile(int argc, char **argv, const char *netns);
+int cmd_eval(int argc, char **argv, const char *netns);
+
+#endif /* NFTJ_CLI_H */

@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Front end: dump the nf_tables ruleset of the current network namespace
+ * through libmnl + libnftnl, consistent with one generation id.
+ *
+ * Every attempt runs on a fresh NETLINK_NETFILTER socket: read the
+ * generation, dump tables, chains, rules, sets and the elements of every
+ * set, read the generation again.  An attempt whose generation moved, or
+ * whose dump the kernel flagged as interrupted (NLM_F_DUMP_INTR, EINTR),
+ * is thrown away and retried.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/gen.h>
+
+#include "model.h"
+
+#ifndef MNL_SOCKET_DUMP_SIZE
+#define MNL_SOCKET_DUMP_SIZE	32768	/* libmnl >= 1.0.5 defines it */
+#endif
+
+#define NFTJ_DUMP_TRIES		10
+
+struct nftj_nl {
+	struct mnl_socket *sock;
+	uint32_t portid;
+	uint32_t seq;
+	char *buf;			/* MNL_SOCKET_DUMP_SIZE bytes */
+};
+
+struct gen_reply {
+	uint32_t id;
+	bool seen;
+};
+
+struct set_import {
+	struct nftj_nl *nl;
+	struct nftj_ruleset *rs;
+	size_t cap;
+};
+
+struct elem_cursor {
+	struct nftj_set *set;
+	size_t cap;
+};
+
+static int neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+static int cb_error(int err)
+{
+	errno = err;
+	return MNL_CB_ERROR;
+}
+
+/*
+ * libnftnl parsers return -1 both for malformed messages and for failed
+ * allocations; callers clear errno first so that ENOMEM shows through.
+ */
+static int parse_error(void)
+{
+	return cb_error(errno == ENOMEM ? ENOMEM : EPROTO);
+}
+
+static bool msg_is(const struct nlmsghdr *nlh, uint16_t type)
+{
+	return NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES &&
+	       NFNL_MSG_TYPE(nlh->nlmsg_type) == type;
+}
+
+/* netlink plumbing */
+
+static void nl_close(struct nftj_nl *nl)
+{
+	if (nl->sock)
+		mnl_socket_close(nl->sock);
+	free(nl->buf);
+	memset(nl, 0, sizeof(*nl));
+}
+
+static int nl_open(struct nftj_nl *nl)
+{
+	int ret;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->buf = malloc(MNL_SOCKET_DUMP_SIZE);
+	if (!nl->buf)
+		return -ENOMEM;
+	nl->sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!nl->sock)
+		goto err;
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto err;
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	return 0;
+err:
+	ret = neg_errno();
+	nl_close(nl);
+	return ret;
+}
+
+static struct nlmsghdr *nl_req(struct nftj_nl *nl, uint16_t type,
+			       uint8_t family, uint16_t flags)
+{
+	if (++nl->seq == 0)	/* 0 would turn off mnl's sequence check */
+		nl->seq = 1;
+	return nftnl_nlmsg_build_hdr(nl->buf, type, family, flags, nl->seq);
+}
+
+/*
+ * Send the request built in nl->buf and feed every answer to cb until
+ * the dump ends (NLMSG_DONE) or the request is acknowledged.
+ */
+static int nl_talk(struct nftj_nl *nl, const struct nlmsghdr *nlh,
+		   mnl_cb_t cb, void *data)
+{
+	uint32_t seq = nlh->nlmsg_seq;
+	ssize_t len;
+	int ret;
+
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+		return neg_errno();
+	do {
+		len = mnl_socket_recvfrom(nl->sock, nl->buf,
+					  MNL_SOCKET_DUMP_SIZE);
+		if (len < 0)
+			return neg_errno();
+		if (len == 0)
+			return -ENODATA;
+		ret = mnl_cb_run(nl->buf, len, seq, nl->portid, cb, data);
+	} while (ret > MNL_CB_STOP);
+
+	return ret < 0 ? neg_errno() : 0;
+}
+
+static int nl_dump(struct nftj_nl *nl, uint16_t type, uint8_t family,
+		   mnl_cb_t cb, void *data)
+{
+	return nl_talk(nl, nl_req(nl, type, family, NLM_F_DUMP), cb, data);
+}
+
+/* generation id */
+
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct gen_reply *reply = data;
+	struct nftnl_gen *gen;
+	int ret = MNL_CB_OK;
+
+	if (!msg_is(nlh, NFT_MSG_NEWGEN))
+		return MNL_CB_OK;
+	gen = nftnl_gen_alloc();
+	if (!gen)
+		return cb_error(ENOMEM);
+	errno = 0;
+	if (nftnl_gen_nlmsg_parse(nlh, gen) < 0) {
+		ret = parse_error();
+	} else if (!nftnl_gen_is_set(gen, NFTNL_GEN_ID)) {
+		ret = cb_error(EPROTO);
+	} else {
+		reply->id = nftnl_gen_get_u32(gen, NFTNL_GEN_ID);
+		reply->seen = true;
+	}
+	nftnl_gen_free(gen);
+	return ret;
+}
+
+static int gen_get(struct nftj_nl *nl, uint32_t *genid)
+{
+	struct gen_reply reply = { 0 };
+	struct nlmsghdr *nlh;
+	int ret;
+
+	nlh = nl_req(nl, NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK);
+	ret = nl_talk(nl, nlh, gen_cb, &reply);
+	if (ret)
+		return ret;
+	if (!reply.seen)
+		return -EPROTO;
+	*genid = reply.id;
+	return 0;
+}
+
+/* tables, chains, rules: kept as libnftnl objects */
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_table *t;
+
+	if (!msg_is(nlh, NFT_MSG_NEWTABLE))
+		return MNL_CB_OK;
+	t = nftnl_table_alloc();
+	if (!t)
+		return cb_error(ENOMEM);
+	errno = 0;
+	if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
+		nftnl_table_free(t);
+		return parse_error();
+	}
+	nftnl_table_list_add_tail(t, data);
+	return MNL_CB_OK;
+}
+
+static int chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_chain *c;
+
+	if (!msg_is(nlh, NFT_MSG_NEWCHAIN))
+		return MNL_CB_OK;
+	c = nftnl_chain_alloc();
+	if (!c)
+		return cb_error(ENOMEM);
+	errno = 0;
+	if (nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+		nftnl_chain_free(c);
+		return parse_error();
+	}
+	nftnl_chain_list_add_tail(c, data);
+	return MNL_CB_OK;
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_rule *r;
+
+	if (!msg_is(nlh, NFT_MSG_NEWRULE))
+		return MNL_CB_OK;
+	r = nftnl_rule_alloc();
+	if (!r)
+		return cb_error(ENOMEM);
+	errno = 0;
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		nftnl_rule_free(r);
+		return parse_error();
+	}
+	nftnl_rule_list_add_tail(r, data);
+	return MNL_CB_OK;
+}
+
+static int set_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_set *s;
+
+	if (!msg_is(nlh, NFT_MSG_NEWSET))
+		return MNL_CB_OK;
+	s = nftnl_set_alloc();
+	if (!s)
+		return cb_error(ENOMEM);
+	errno = 0;
+	if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		return parse_error();
+	}
+	nftnl_set_list_add_tail(s, data);
+	return MNL_CB_OK;
+}
+
+static int elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (!msg_is(nlh, NFT_MSG_NEWSETELEM))
+		return MNL_CB_OK;
+	errno = 0;
+	if (nftnl_set_elems_nlmsg_parse(nlh, data) < 0)
+		return parse_error();
+	return MNL_CB_OK;
+}
+
+/* sets: copied into struct nftj_set */
+
+static int name_copy(char *dst, const char *src)
+{
+	size_t len;
+
+	if (!src)
+		return -EPROTO;
+	len = strlen(src);
+	if (len >= NFTJ_NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, len + 1);
+	return 0;
+}
+
+static uint32_t set_u32(const struct nftnl_set *s, uint16_t attr)
+{
+	return nftnl_set_is_set(s, attr) ? nftnl_set_get_u32(s, attr) : 0;
+}
+
+static int set_concat_copy(struct nftj_set *dst, const struct nftnl_set *s)
+{
+	const uint8_t *field_len;
+	uint32_t i, n = 0;
+
+	if (!nftnl_set_is_set(s, NFTNL_SET_DESC_CONCAT))
+		return 0;
+	/* libnftnl: an array of field_count one-byte lengths (bytes) */
+	field_len = nftnl_set_get_data(s, NFTNL_SET_DESC_CONCAT, &n);
+	if (!field_len)
+		return 0;
+	if (n > NFTJ_CONCAT_MAX)
+		return -EOVERFLOW;
+	for (i = 0; i < n; i++)
+		dst->field_len[i] = field_len[i];
+	dst->field_count = n;
+	return 0;
+}
+
+static int set_attrs_copy(struct nftj_set *dst, const struct nftnl_set *s)
+{
+	int ret;
+
+	ret = name_copy(dst->table, nftnl_set_get_str(s, NFTNL_SET_TABLE));
+	if (!ret)
+		ret = name_copy(dst->name, nftnl_set_get_str(s, NFTNL_SET_NAME));
+	if (ret)
+		return ret;
+	dst->family = set_u32(s, NFTNL_SET_FAMILY);
+	if (nftnl_set_is_set(s, NFTNL_SET_HANDLE))
+		dst->handle = nftnl_set_get_u64(s, NFTNL_SET_HANDLE);
+	dst->flags = set_u32(s, NFTNL_SET_FLAGS);
+	dst->key_type = set_u32(s, NFTNL_SET_KEY_TYPE);
+	dst->key_len = set_u32(s, NFTNL_SET_KEY_LEN);
+	dst->data_type = set_u32(s, NFTNL_SET_DATA_TYPE);
+	dst->data_len = set_u32(s, NFTNL_SET_DATA_LEN);
+	dst->has_exprs = nftnl_set_is_set(s, NFTNL_SET_EXPR) ||
+			 nftnl_set_is_set(s, NFTNL_SET_EXPRESSIONS);
+	return set_concat_copy(dst, s);
+}
+
+static int elem_bytes(struct nftnl_set_elem *e, uint16_t attr,
+		      uint8_t *dst, uint32_t *dst_len)
+{
+	const void *data;
+	uint32_t len = 0;
+
+	*dst_len = 0;
+	if (!nftnl_set_elem_is_set(e, attr))
+		return 0;
+	data = nftnl_set_elem_get(e, attr, &len);
+	if (!data)
+		return 0;
+	if (len > NFTJ_DATA_MAX)
+		return -EOVERFLOW;
+	memcpy(dst, data, len);
+	*dst_len = len;
+	return 0;
+}
+
+static int elem_verdict_copy(struct nftj_set_elem *dst,
+			     struct nftnl_set_elem *e)
+{
+	if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT))
+		return 0;
+	dst->verdict = (int32_t)nftnl_set_elem_get_u32(e,
+						       NFTNL_SET_ELEM_VERDICT);
+	if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
+		return 0;
+	return name_copy(dst->chain,
+			 nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
+}
+
+static int elem_count_cb(struct nftnl_set_elem *e, void *data)
+{
+	size_t *n = data;
+
+	(void)e;
+	(*n)++;
+	return 0;
+}
+
+static int elem_copy_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct elem_cursor *cur = data;
+	struct nftj_set_elem *dst;
+	int ret;
+
+	if (cur->set->nelems >= cur->cap)
+		return -EOVERFLOW;
+	dst = &cur->set->elems[cur->set->nelems];
+	ret = elem_bytes(e, NFTNL_SET_ELEM_KEY, dst->key, &dst->key_len);
+	if (!ret)
+		ret = elem_bytes(e, NFTNL_SET_ELEM_KEY_END, dst->key_end,
+				 &dst->key_end_len);
+	if (!ret)
+		ret = elem_bytes(e, NFTNL_SET_ELEM_DATA, dst->data,
+				 &dst->data_len);
+	if (!ret)
+		ret = elem_verdict_copy(dst, e);
+	if (ret)
+		return ret;
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+		dst->flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+	dst->has_timeout = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT) ||
+			   nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION);
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPR) ||
+	    nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPRESSIONS))
+		cur->set->has_exprs = true;
+	cur->set->nelems++;
+	return 0;
+}
+
+static int elems_copy(struct nftj_set *dst, struct nftnl_set *s)
+{
+	struct elem_cursor cur = { .set = dst };
+
+	nftnl_set_elem_foreach(s, elem_count_cb, &cur.cap);
+	if (!cur.cap)
+		return 0;
+	dst->elems = calloc(cur.cap, sizeof(*dst->elems));
+	if (!dst->elems)
+		return -ENOMEM;
+	return nftnl_set_elem_foreach(s, elem_copy_cb, &cur);
+}
+
+static int elems_dump(struct nftj_nl *nl, struct nftnl_set *s)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = nl_req(nl, NFT_MSG_GETSETELEM, set_u32(s, NFTNL_SET_FAMILY),
+		     NLM_F_DUMP);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);	/* table, name */
+	return nl_talk(nl, nlh, elems_cb, s);
+}
+
+static int set_import(struct nftj_nl *nl, struct nftj_set *dst,
+		      struct nftnl_set *s)
+{
+	int ret;
+
+	ret = set_attrs_copy(dst, s);
+	if (!ret)
+		ret = elems_dump(nl, s);
+	if (!ret)
+		ret = elems_copy(dst, s);
+	return ret;
+}
+
+static int set_count_cb(struct nftnl_set *s, void *data)
+{
+	size_t *n = data;
+
+	(void)s;
+	(*n)++;
+	return 0;
+}
+
+static int set_import_cb(struct nftnl_set *s, void *data)
+{
+	struct set_import *imp = data;
+	struct nftj_ruleset *rs = imp->rs;
+
+	if (rs->nsets >= imp->cap)
+		return -EOVERFLOW;
+	/* counted first: nftj_ruleset_free() frees a half-filled set */
+	return set_import(imp->nl, &rs->sets[rs->nsets++], s);
+}
+
+static int sets_import(struct nftj_nl *nl, struct nftj_ruleset *rs,
+		       struct nftnl_set_list *list)
+{
+	struct set_import imp = { .nl = nl, .rs = rs };
+
+	nftnl_set_list_foreach(list, set_count_cb, &imp.cap);
+	if (!imp.cap)
+		return 0;
+	rs->sets = calloc(imp.cap, sizeof(*rs->sets));
+	if (!rs->sets)
+		return -ENOMEM;
+	return nftnl_set_list_foreach(list, set_import_cb, &imp);
+}
+
+static int sets_dump(struct nftj_nl *nl, struct nftj_ruleset *rs,
+		     uint8_t family)
+{
+	struct nftnl_set_list *list;
+	int ret;
+
+	list = nftnl_set_list_alloc();
+	if (!list)
+		return -ENOMEM;
+	ret = nl_dump(nl, NFT_MSG_GETSET, family, set_cb, list);
+	if (!ret)
+		ret = sets_import(nl, rs, list);
+	nftnl_set_list_free(list);
+	return ret;
+}
+
+/* the whole ruleset */
+
+static int objects_dump(struct nftj_nl *nl, struct nftj_ruleset *rs,
+			uint8_t family)
+{
+	int ret;
+
+	rs->tables = nftnl_table_list_alloc();
+	rs->chains = nftnl_chain_list_alloc();
+	rs->rules = nftnl_rule_list_alloc();
+	if (!rs->tables || !rs->chains || !rs->rules)
+		return -ENOMEM;
+	ret = nl_dump(nl, NFT_MSG_GETTABLE, family, table_cb, rs->tables);
+	if (!ret)
+		ret = nl_dump(nl, NFT_MSG_GETCHAIN, family, chain_cb,
+			      rs->chains);
+	if (!ret)
+		ret = nl_dump(nl, NFT_MSG_GETRULE, family, rule_cb, rs->rules);
+	if (!ret)
+		ret = sets_dump(nl, rs, family);
+	return ret;
+}
+
+/*
+ * A failed dump may have raced with a commit: the kernel flags dumps
+ * that crossed one (EINTR), and an object listed by one dump may be gone
+ * by the next (e.g. ENOENT for the elements of a deleted set).  Retry
+ * when the generation moved; fail otherwise.
+ */
+static int dump_failed(int err, uint32_t before)
+{
+	uint32_t now;
+
+	if (err == -EINTR || err == -ENOBUFS)
+		return -EAGAIN;
+	if (nftj_genid_get(&now) == 0 && now != before)
+		return -EAGAIN;
+	return err;
+}
+
+static int dump_attempt(struct nftj_ruleset *rs, uint8_t family)
+{
+	uint32_t before, after;
+	struct nftj_nl nl;
+	int ret;
+
+	ret = nl_open(&nl);
+	if (ret)
+		return ret;
+	ret = gen_get(&nl, &before);
+	if (ret) {
+		nl_close(&nl);
+		return ret;
+	}
+	ret = objects_dump(&nl, rs, family);
+	if (!ret)
+		ret = gen_get(&nl, &after);
+	nl_close(&nl);
+	if (ret)
+		return dump_failed(ret, before);
+	if (after != before)
+		return -EAGAIN;
+	rs->genid = before;
+	return 0;
+}
+
+int nftj_ruleset_dump(struct nftj_ruleset *rs, uint32_t family)
+{
+	int i, ret;
+
+	if (!rs)
+		return -EINVAL;
+	memset(rs, 0, sizeof(*rs));
+	if (family > UINT8_MAX)
+		return -EINVAL;
+	for (i = 0; i < NFTJ_DUMP_TRIES; i++) {
+		ret = dump_attempt(rs, family);
+		if (!ret)
+			return 0;
+		nftj_ruleset_free(rs);
+		if (ret != -EAGAIN)
+			return ret;
+	}
+	return -EAGAIN;
+}
+
+void nftj_ruleset_free(struct nftj_ruleset *rs)
+{
+	size_t i;
+
+	if (!rs)
+		return;
+	if (rs->tables)
+		nftnl_table_list_free(rs->tables);
+	if (rs->chains)
+		nftnl_chain_list_free(rs->chains);
+	if (rs->rules)
+		nftnl_rule_list_free(rs->rules);
+	for (i = 0; rs->sets && i < rs->nsets; i++)
+		free(rs->sets[i].elems);
+	free(rs->sets);
+	memset(rs, 0, sizeof(*rs));
+}
+
+int nftj_genid_get(uint32_t *genid)
+{
+	struct nftj_nl nl;
+	int ret;
+
+	if (!genid)
+		return -EINVAL;
+	ret = nl_open(&nl);
+	if (ret)
+		return ret;
+	ret = gen_get(&nl, genid);
+	nl_close(&nl);
+	return ret;
+}
+
+const struct nftj_set *nftj_set_find(const struct nftj_ruleset *rs,
+				     uint32_t family, const char *table,
+				     const char *name)
+{
+	size_t i;
+
+	if (!rs || !rs->sets || !table || !name)
+		return NULL;
+	for (i = 0; i < rs->nsets; i++) {
+		const struct nftj_set *s = &rs->sets[i];
+
+		if (s->family == family && !strcmp(s->table, table) &&
+		    !strcmp(s->name, name))
+			return s;
+	}
+	return NULL;
+}

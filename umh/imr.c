@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imr.h"
+
+struct imr_expr *imr_expr_new(enum imr_expr_type type, uint8_t len)
+{
+	struct imr_expr *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->type = type;
+	e->len = len;
+	e->refs = 1;
+	return e;
+}
+
+struct imr_expr *imr_expr_get(struct imr_expr *e)
+{
+	if (e)
+		e->refs++;
+	return e;
+}
+
+void imr_expr_put(struct imr_expr *e)
+{
+	unsigned int i;
+
+	if (!e || --e->refs)
+		return;
+	imr_expr_put(e->child);
+	for (i = 0; i < e->ncomp; i++)
+		imr_expr_put(e->comp[i]);
+	free(e->comp);
+	free(e);
+}
+
+bool imr_expr_equal(const struct imr_expr *a, const struct imr_expr *b)
+{
+	unsigned int i;
+
+	if (a == b)
+		return true;
+	if (!a || !b || a->type != b->type || a->len != b->len ||
+	    a->ncomp != b->ncomp)
+		return false;
+	switch (a->type) {
+	case IMR_E_PAYLOAD:
+		if (a->payload.base != b->payload.base ||
+		    a->payload.offset != b->payload.offset ||
+		    a->payload.len != b->payload.len ||
+		    a->payload.fast != b->payload.fast)
+			return false;
+		break;
+	case IMR_E_META:
+		if (a->meta != b->meta)
+			return false;
+		break;
+	case IMR_E_MASKXOR:
+		if (memcmp(a->maskxor.mask, b->maskxor.mask, a->len) ||
+		    memcmp(a->maskxor.xor, b->maskxor.xor, a->len))
+			return false;
+		break;
+	case IMR_E_SHIFT:
+		if (a->shift.left != b->shift.left ||
+		    a->shift.bits != b->shift.bits)
+			return false;
+		break;
+	case IMR_E_BSWAP:
+		if (a->bswap.size != b->bswap.size)
+			return false;
+		break;
+	case IMR_E_CONCAT:
+		break;
+	}
+	for (i = 0; i < a->ncomp; i++)
+		if (!imr_expr_equal(a->comp[i], b->comp[i]))
+			return false;
+	return imr_expr_equal(a->child, b->child);
+}
+
+static void imr_rule_release(struct imr_rule *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nstmts; i++)
+		imr_expr_put(r->stmts[i].expr);
+	free(r->stmts);
+}
+
+void imr_prog_free(struct imr_prog *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nchains; i++) {
+		for (j = 0; j < p->chains[i].nrules; j++)
+			imr_rule_release(&p->chains[i].rules[j]);
+		free(p->chains[i].rules);
+	}
+	free(p->chains);
+	for (i = 0; i < p->nsets; i++) {
+		free(p->sets[i].actions);
+		free(p->sets[i].elem_action);
+	}
+	free(p->sets);
+	free(p->rule_by_id);
+	free(p->chain_of_id);
+	memset(p, 0, sizeof(*p));
+}
+
+static const char *const meta_names[] = {
+	[IMR_META_LEN] = "len", [IMR_META_PROTOCOL] = "protocol",
+	[IMR_META_NFPROTO] = "nfproto", [IMR_META_L4PROTO] = "l4proto",
+	[IMR_META_MARK] = "mark", [IMR_META_IIF] = "iif",
+	[IMR_META_OIF] = "oif", [IMR_META_IIFTYPE] = "iiftype",
+	[IMR_META_OIFTYPE] = "oiftype", [IMR_META_PKTTYPE] = "pkttype",
+	[IMR_META_SKUID] = "skuid", [IMR_META_SKGID] = "skgid",
+};
+
+const char *imr_meta_name(enum imr_meta m)
+{
+	return meta_names[m];
+}
+
+const char *imr_base_name(enum imr_base b)
+{
+	static const char *const n[] = { "ll", "nh", "th" };
+
+	return n[b];
+}
+
+const char *imr_verdict_name(enum imr_verdict v)
+{
+	static const char *const n[] = {
+		"accept", "drop", "continue", "return", "jump", "goto",
+	};
+
+	return n[v];
+}
+
+const char *imr_op_name(enum imr_cmp_op op)
+{
+	static const char *const n[] = { "==", "!=", "<", "<=", ">", ">=" };
+
+	return n[op];
+}
+
+static int hex(char *buf, size_t size, const uint8_t *v, unsigned int len)
+{
+	unsigned int i;
+	int n = snprintf(buf, size, "0x");
+
+	for (i = 0; i < len; i++)
+		n += snprintf(buf + n, (size_t)n < size ? size - n : 0,
+			      "%02x", v[i]);
+	return n;
+}
+
+#define ADV(n) do { off += (n); if ((size_t)off >= size) return off; } while (0)
+
+int imr_expr_print(const struct imr_expr *e, char *buf, size_t size)
+{
+	int off = 0;
+	unsigned int i;
+
+	switch (e->type) {
+	case IMR_E_PAYLOAD:
+		return snprintf(buf, size, "%s[%u:%u]",
+				imr_base_name(e->payload.base),
+				e->payload.offset, e->payload.len);
+	case IMR_E_META:
+		return snprintf(buf, size, "meta.%s", imr_meta_name(e->meta));
+	case IMR_E_MASKXOR:
+		ADV(snprintf(buf, size, "(("));
+		ADV(imr_expr_print(e->child, buf + off, size - off));
+		ADV(snprintf(buf + off, size - off, " & "));
+		ADV(hex(buf + off, size - off, e->maskxor.mask, e->len));
+		ADV(snprintf(buf + off, size - off, ") ^ "));
+		ADV(hex(buf + off, size - off, e->maskxor.xor, e->len));
+		ADV(snprintf(buf + off, size - off, ")"));
+		return off;
+	case IMR_E_SHIFT:
+		ADV(snprintf(buf, size, "("));
+		ADV(imr_expr_print(e->child, buf + off, size - off));
+		return off + snprintf(buf + off, size - off, " %s %u)",
+				      e->shift.left ? "<<" : ">>",
+				      e->shift.bits);
+	case IMR_E_BSWAP:
+		ADV(snprintf(buf, size, "bswap%u(", e->bswap.size * 8));
+		ADV(imr_expr_print(e->child, buf + off, size - off));
+		return off + snprintf(buf + off, size - off, ")");
+	case IMR_E_CONCAT:
+		for (i = 0; i < e->ncomp; i++) {
+			if (i)
+				ADV(snprintf(buf + off, size - off, " . "));
+			ADV(imr_expr_print(e->comp[i], buf + off, size - off));
+		}
+		return off;
+	}
+	return 0;
+}
+
+static int stmt_print(const struct imr_prog *p, const struct imr_stmt *s,
+		      char *buf, size_t size)
+{
+	int off = 0;
+
+	switch (s->type) {
+	case IMR_S_CMP:
+		ADV(imr_expr_print(s->expr, buf, size));
+		ADV(snprintf(buf + off, size - off, " %s ",
+			     imr_op_name(s->op)));
+		return off + hex(buf + off, size - off, s->val, s->len);
+	case IMR_S_RANGE:
+		ADV(imr_expr_print(s->expr, buf, size));
+		ADV(snprintf(buf + off, size - off, " %sin [",
+			     s->op == IMR_NE ? "not " : ""));
+		ADV(hex(buf + off, size - off, s->val, s->len));
+		ADV(snprintf(buf + off, size - off, ", "));
+		ADV(hex(buf + off, size - off, s->hi, s->len));
+		return off + snprintf(buf + off, size - off, "]");
+	case IMR_S_LOOKUP:
+	case IMR_S_VMAP:
+		ADV(imr_expr_print(s->expr, buf, size));
+		return off + snprintf(buf + off, size - off, " %s @%s",
+				      s->type == IMR_S_VMAP ? "vmap" :
+				      s->invert ? "not in" : "in",
+				      p->sets[s->set].nset ?
+				      "set" : "?");
+	case IMR_S_COUNTER:
+		return snprintf(buf, size, "counter #%u", s->counter_id);
+	case IMR_S_VERDICT:
+		if (s->verdict == IMR_V_JUMP || s->verdict == IMR_V_GOTO)
+			return snprintf(buf, size, "%s %s",
+					imr_verdict_name(s->verdict),
+					p->chains[s->chain].name);
+		return snprintf(buf, size, "%s", imr_verdict_name(s->verdict));
+	}
+	return 0;
+}
+
+void imr_rule_print(const struct imr_prog *p, const struct imr_rule *r,
+		    char *buf, size_t size)
+{
+	int off = 0;
+	size_t i;
+
+	buf[0] = '\0';
+	if (r->unsupported) {
+		snprintf(buf, size, "interpreter: %s", r->reason);
+		return;
+	}
+	for (i = 0; i < r->nstmts && (size_t)off < size; i++) {
+		if (i)
+			off += snprintf(buf + off, size - off, "; ");
+		if ((size_t)off >= size)
+			break;
+		off += stmt_print(p, &r->stmts[i], buf + off, size - off);
+	}
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * IMR: the intermediate representation of nf_tables chains.
+ *
+ * The IMR is independent of nf_tables' register layout and of BPF.  A
+ * program is a set of chains; a chain is a list of rules; a rule is an
+ * ordered list of statements, executed in order like the kernel's
+ * expressions:
+ *
+ *   MATCH    a relation on a value; the rule ends (BREAK) if it is false
+ *   LOOKUP   set membership of a key (optionally inverted)
+ *   VMAP     verdict-map lookup: no element -> BREAK, else its verdict
+ *   COUNTER  side effect: bump the rule's counter
+ *   VERDICT  accept, drop, continue, return, jump, goto
+ *
+ * Values are expression trees (struct imr_expr): a source (packet
+ * payload at a typed header base/offset/length, or packet metadata),
+ * transformed by bitwise and byte-order operations, or a concatenation
+ * of values (set keys).  A value is a byte string, exactly as nf_tables
+ * holds it in its registers: payload in network byte order, meta in host
+ * byte order, every component padded with zeroes to 32 bits.  Any source
+ * can fail (packet too short, no transport header): that ends the rule.
+ *
+ * A rule the builder cannot express is kept with its reason; code
+ * generation stops there and hands the packet to the interpreter.
+ */
+#ifndef NFTJ_IMR_H
+#define NFTJ_IMR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nftj_set;
+
+#define IMR_VAL_MAX		64	/* bytes; NFT_DATA_VALUE_MAXLEN */
+#define IMR_REASON_MAX		160
+
+enum imr_base {
+	IMR_BASE_LL,		/* link-layer header */
+	IMR_BASE_NH,		/* network header */
+	IMR_BASE_TH,		/* transport header */
+};
+
+enum imr_meta {
+	IMR_META_LEN,
+	IMR_META_PROTOCOL,
+	IMR_META_NFPROTO,
+	IMR_META_L4PROTO,
+	IMR_META_MARK,
+	IMR_META_IIF,
+	IMR_META_OIF,
+	IMR_META_IIFTYPE,
+	IMR_META_OIFTYPE,
+	IMR_META_PKTTYPE,
+	IMR_META_SKUID,
+	IMR_META_SKGID,
+};
+
+enum imr_expr_type {
+	IMR_E_PAYLOAD,		/* packet bytes */
+	IMR_E_META,		/* packet metadata */
+	IMR_E_MASKXOR,		/* (child & mask) ^ xor */
+	IMR_E_SHIFT,		/* per 32-bit host-order word */
+	IMR_E_BSWAP,		/* byte order change in units of size */
+	IMR_E_CONCAT,		/* components, each padded to 32 bits */
+};
+
+struct imr_expr {
+	enum imr_expr_type type;
+	uint8_t len;		/* bytes of the value, zero padded to 32 bits */
+	union {
+		struct {
+			enum imr_base base;
+			uint8_t offset;
+			uint8_t len;
+			bool fast;	/* kernel's payload fast path applies */
+		} payload;
+		enum imr_meta meta;
+		struct {
+			uint8_t mask[IMR_VAL_MAX];
+			uint8_t xor[IMR_VAL_MAX];
+		} maskxor;
+		struct {
+			bool left;
+			uint8_t bits;
+		} shift;
+		struct {
+			uint8_t size;	/* 2, 4 or 8 */
+		} bswap;
+	};
+	struct imr_expr *child;	/* operand of MASKXOR, SHIFT, BSWAP */
+	struct imr_expr **comp;	/* CONCAT components */
+	uint8_t ncomp;
+	unsigned int refs;
+};
+
+enum imr_cmp_op {
+	IMR_EQ, IMR_NE, IMR_LT, IMR_LE, IMR_GT, IMR_GE,
+};
+
+enum imr_verdict {
+	IMR_V_ACCEPT,
+	IMR_V_DROP,
+	IMR_V_CONTINUE,
+	IMR_V_RETURN,
+	IMR_V_JUMP,
+	IMR_V_GOTO,
+};
+
+enum imr_stmt_type {
+	IMR_S_CMP,		/* expr op value[len] (memcmp order) */
+	IMR_S_RANGE,		/* lo <= expr <= hi, or not (op NE) */
+	IMR_S_LOOKUP,		/* expr in set (or not) */
+	IMR_S_VMAP,		/* verdict of set[expr] */
+	IMR_S_COUNTER,
+	IMR_S_VERDICT,
+};
+
+struct imr_stmt {
+	enum imr_stmt_type type;
+	struct imr_expr *expr;
+	enum imr_cmp_op op;
+	uint8_t len;			/* compared bytes */
+	uint8_t val[IMR_VAL_MAX];	/* CMP value, RANGE low end */
+	uint8_t hi[IMR_VAL_MAX];	/* RANGE high end */
+	int set;			/* LOOKUP/VMAP: index into prog sets */
+	bool invert;			/* LOOKUP */
+	enum imr_verdict verdict;	/* VERDICT */
+	int chain;			/* VERDICT jump/goto target chain */
+	uint32_t counter_id;		/* COUNTER: program-wide rule id */
+};
+
+struct imr_rule {
+	uint64_t handle;
+	uint32_t id;			/* program-wide rule id */
+	struct imr_stmt *stmts;
+	size_t nstmts;
+	bool unsupported;		/* left to the interpreter */
+	char reason[IMR_REASON_MAX];
+	bool has_counter;
+};
+
+struct imr_chain {
+	char name[256];
+	bool base;
+	uint32_t hook;			/* base chains: NF_INET_* */
+	int32_t prio;
+	uint32_t policy;		/* NF_ACCEPT / NF_DROP */
+	struct imr_rule *rules;
+	size_t nrules;
+	int state;			/* builder: 0 new, 1 visiting, 2 done */
+	int first_unsupported;		/* rule index, -1 if all supported */
+	unsigned int depth;		/* longest jump path below, 0 = leaf */
+};
+
+struct imr_vmap_action {
+	enum imr_verdict verdict;
+	int chain;
+};
+
+struct imr_set {
+	const struct nftj_set *nset;	/* the dumped set */
+	struct imr_vmap_action *actions;	/* verdict maps: distinct */
+	size_t nactions;
+	int *elem_action;		/* per element, verdict maps */
+};
+
+struct imr_prog {
+	uint32_t family;		/* NFPROTO_* of the table */
+	char table[256];
+	uint32_t genid;
+	unsigned int caps;		/* IMR_CAP_* of the target */
+	struct imr_chain *chains;	/* chains[0] is the base chain */
+	size_t nchains;
+	struct imr_set *sets;
+	size_t nsets;
+	uint32_t nrule_ids;
+	struct imr_rule **rule_by_id;	/* id -> rule */
+	int *chain_of_id;		/* id -> chain index */
+};
+
+struct imr_expr *imr_expr_new(enum imr_expr_type type, uint8_t len);
+struct imr_expr *imr_expr_get(struct imr_expr *e);
+void imr_expr_put(struct imr_expr *e);
+bool imr_expr_equal(const struct imr_expr *a, const struct imr_expr *b);
+
+void imr_prog_free(struct imr_prog *p);
+
+const char *imr_meta_name(enum imr_meta m);
+const char *imr_base_name(enum imr_base b);
+const char *imr_verdict_name(enum imr_verdict v);
+const char *imr_op_name(enum imr_cmp_op op);
+
+/* one line per rule, for `nft-jit compile -d` and the docs */
+void imr_rule_print(const struct imr_prog *p, const struct imr_rule *r,
+		    char *buf, size_t size);
+int imr_expr_print(const struct imr_expr *e, char *buf, size_t size);
+
+#endif /* NFTJ_IMR_H */

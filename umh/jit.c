@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/netfilter/nf_tables_jit.h>
+
+#include "build.h"
+#include "jit.h"
+#include "setmap.h"
+
+#define LOG_SIZE	(16u << 20)
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+const char *nftj_target_name(enum nftj_target t)
+{
+	return t == NFTJ_TARGET_TEST ? "test" : "kernel";
+}
+
+int nftj_target_parse(const char *s, enum nftj_target *t)
+{
+	if (!strcmp(s, "test"))
+		*t = NFTJ_TARGET_TEST;
+	else if (!strcmp(s, "kernel"))
+		*t = NFTJ_TARGET_KERNEL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static unsigned int target_caps(enum nftj_target t)
+{
+	/* the kernel target's sets, counters and sockets need kfuncs */
+	return t == NFTJ_TARGET_TEST ? IMR_CAP_ALL : 0;
+}
+
+size_t nftj_prog_rules(const struct nftj_prog *jp)
+{
+	return jp->imr.nchains ? jp->imr.chains[0].nrules : 0;
+}
+
+size_t nftj_prog_compiled(const struct nftj_prog *jp)
+{
+	const struct imr_chain *ch;
+
+	if (!jp->imr.nchains || jp->prog_fd < 0)
+		return 0;
+	ch = &jp->imr.chains[0];
+	return ch->first_unsupported < 0 ? ch->nrules :
+	       (size_t)ch->first_unsupported;
+}
+
+static int create_maps(struct nftj_prog *jp)
+{
+	size_t vsize = sizeof(struct nftj_test_stats) +
+		       jp->imr.nrule_ids * sizeof(struct nftj_counter);
+	size_t i;
+
+	jp->maps.set_fd = calloc(jp->imr.nsets ? jp->imr.nsets : 1,
+				 sizeof(int));
+	if (!jp->maps.set_fd)
+		return -ENOMEM;
+	for (i = 0; i < jp->imr.nsets; i++)
+		jp->maps.set_fd[i] = -1;
+	if (jp->target != NFTJ_TARGET_TEST)
+		return 0;
+	jp->maps.stats_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nftj_stats",
+					   4, (uint32_t)vsize, 1, NULL);
+	if (jp->maps.stats_fd < 0)
+		goto err;
+	jp->maps.meta_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nftj_meta", 4,
+					  sizeof(struct nftj_test_meta), 1,
+					  NULL);
+	if (jp->maps.meta_fd < 0)
+		goto err;
+	for (i = 0; i < jp->imr.nsets; i++) {
+		int fd = setmap_create(&jp->imr.sets[i], jp->why,
+				       sizeof(jp->why));
+
+		if (fd < 0)
+			return fd;
+		jp->maps.set_fd[i] = fd;
+	}
+	return 0;
+err:
+	snprintf(jp->why, sizeof(jp->why), "creating BPF maps: %s",
+		 strerror(errno));
+	return -errno;
+}
+
+static void prog_name(struct nftj_prog *jp, const char *table,
+		      const char *chain)
+{
+	size_t i;
+
+	snprintf(jp->name, sizeof(jp->name), "%s.%s", table, chain);
+	for (i = 0; jp->name[i]; i++)	/* the kernel allows [A-Za-z0-9_.] */
+		if (!(jp->name[i] == '.' || jp->name[i] == '_' ||
+		      (jp->name[i] >= '0' && jp->name[i] <= '9') ||
+		      (jp->name[i] >= 'a' && jp->name[i] <= 'z') ||
+		      (jp->name[i] >= 'A' && jp->name[i] <= 'Z')))
+			jp->name[i] = '_';
+}
+
+static int load(struct nftj_prog *jp)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, o);
+	struct bpf_prog_info info = {};
+	uint32_t ilen = sizeof(info);
+	int fd, err;
+
+	fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, jp->name, "GPL",
+			   jp->buf.insn, jp->buf.len, &o);
+	if (fd < 0) {
+		/* again with the verifier's log, for the report */
+		err = -errno;
+		jp->log = calloc(1, LOG_SIZE);
+		if (jp->log) {
+			o.log_buf = jp->log;
+			o.log_size = LOG_SIZE;
+			o.log_level = 1;
+			fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, jp->name,
+					   "GPL", jp->buf.insn, jp->buf.len,
+					   &o);
+		}
+		if (fd < 0)
+			return err;
+		free(jp->log);		/* loaded after all: no rejection */
+		jp->log = NULL;
+	}
+	jp->prog_fd = fd;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+		jp->prog_id = info.id;
+		jp->jited_len = info.jited_prog_len;
+	}
+	return 0;
+}
+
+int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
+		    uint32_t family, const char *table, const char *chain,
+		    enum nftj_target target)
+{
+	double t0 = now_ms();
+	int err;
+
+	memset(jp, 0, sizeof(*jp));
+	jp->target = target;
+	jp->prog_fd = -1;
+	jp->maps.stats_fd = -1;
+	jp->maps.meta_fd = -1;
+	bpf_buf_init(&jp->buf);
+	prog_name(jp, table, chain);
+
+	err = imr_build(&jp->imr, rs, family, table, chain,
+			target_caps(target), jp->why, sizeof(jp->why));
+	if (err)
+		return err;
+	err = create_maps(jp);
+	if (err)
+		return err;
+	err = cg_emit(&jp->imr, target, &jp->maps, &jp->buf);
+	if (err) {
+		snprintf(jp->why, sizeof(jp->why), "code generation: %s",
+			 err == -E2BIG ? "jump out of range" : strerror(-err));
+		return err;
+	}
+	jp->compile_ms = now_ms() - t0;
+	t0 = now_ms();
+	err = load(jp);
+	jp->load_ms = now_ms() - t0;
+	if (err && !jp->log)
+		snprintf(jp->why, sizeof(jp->why), "loading: %s",
+			 strerror(-err));
+	return err;
+}
+
+void nftj_prog_free(struct nftj_prog *jp)
+{
+	size_t i;
+
+	if (jp->prog_fd >= 0)
+		close(jp->prog_fd);
+	if (jp->maps.stats_fd >= 0)
+		close(jp->maps.stats_fd);
+	if (jp->maps.meta_fd >= 0)
+		close(jp->maps.meta_fd);
+	for (i = 0; jp->maps.set_fd && i < jp->imr.nsets; i++)
+		if (jp->maps.set_fd[i] >= 0)
+			close(jp->maps.set_fd[i]);
+	free(jp->maps.set_fd);
+	free(jp->log);
+	bpf_buf_free(&jp->buf);
+	imr_prog_free(&jp->imr);
+	memset(jp, 0, sizeof(*jp));
+	jp->prog_fd = -1;
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+/* nft-jit: a JIT compiler for nf_tables chains. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+"Usage: nft-jit [-n NETNS] COMMAND [OPTIONS]\n"
+"\n"
+"Compile nf_tables chains into eBPF programs.  Administrators keep using\n"
+"nft; nft-jit reads the ruleset over netlink.\n"
+"\n"
+"Commands:\n"
+"  compile   compile base chains and load them through the verifier\n"
+"  eval      run packets through a chain's program: verdict, deciding rule\n"
+"\n"
+"Options:\n"
+"  -n, --netns NETNS   work in network namespace NETNS (/run/netns/NETNS)\n"
+"  -h, --help          this help; `nft-jit COMMAND --help` for a command\n"
+"  -V, --version       print the version\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "netns", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	const char *netns = NULL, *cmd;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+n:hV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			netns = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			puts("nft-jit " NFTJ_VERSION);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	optind = 1;
+	if (!strcmp(cmd, "compile"))
+		return cmd_compile(argc, argv, netns);
+	if (!strcmp(cmd, "eval"))
+		return cmd_eval(argc, argv, netns);
+	errmsg("unknown command %s (try --help)", cmd);
+	return EXIT_USAGE;
+}
