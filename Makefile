@@ -32,8 +32,10 @@ tests/unit/unit-tests: $(UNIT_OBJS) umh/libnftjit.a
 %.o: %.c $(wildcard umh/*.h include/uapi/linux/netfilter/*.h tests/unit/*.h)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# The README's test command.
-check: all tests/unit/unit-tests
+# The README's test command: installs what it needs, builds, runs all.
+check:
+	tools/install-deps
+	$(MAKE) all tests/unit/unit-tests
 	tools/run-checks
 
 unit: tests/unit/unit-tests
@@ -43,7 +45,9 @@ diff: all
 	python3 tests/diff/run.py --nft-jit umh/nft-jit
 
 # The README's main command.
-demo: all
+demo:
+	tools/install-deps
+	$(MAKE) all
 	tools/demo
 
 deps:
