@@ -64,7 +64,7 @@ static json_t *disasm_json(const struct nftj_prog *jp,
 	const struct imr_prog *p = &jp->imr;
 	json_t *a = json_array();
 	uint32_t last = UINT32_MAX;
-	char line[512], ins[160];
+	char line[768], ins[512];
 	size_t i = 0;
 
 	while (i < jp->buf.len) {
@@ -78,6 +78,9 @@ static json_t *disasm_json(const struct nftj_prog *jp,
 			snprintf(line, sizeof(line), "; %s handle %llu: %s", ch,
 				 (unsigned long long)r->handle,
 				 ruletext_get(rt, ch, r->handle));
+			json_array_append_new(a, json_string(line));
+			imr_rule_print(p, r, ins, sizeof(ins));
+			snprintf(line, sizeof(line), ";   imr: %s", ins);
 			json_array_append_new(a, json_string(line));
 		}
 		last = src;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "imr.h"
+#include "model.h"
 
 struct imr_expr *imr_expr_new(enum imr_expr_type type, uint8_t len)
 {
@@ -227,8 +228,7 @@ static int stmt_print(const struct imr_prog *p, const struct imr_stmt *s,
 		return off + snprintf(buf + off, size - off, " %s @%s",
 				      s->type == IMR_S_VMAP ? "vmap" :
 				      s->invert ? "not in" : "in",
-				      p->sets[s->set].nset ?
-				      "set" : "?");
+				      p->sets[s->set].nset->name);
 	case IMR_S_COUNTER:
 		return snprintf(buf, size, "counter #%u", s->counter_id);
 	case IMR_S_VERDICT:
