@@ -26,6 +26,7 @@ struct eval_opts {
 	uint32_t family;
 	struct tr_meta m;
 	bool json;
+	unsigned int flags;
 };
 
 static const char usage[] =
@@ -55,6 +56,8 @@ static const char usage[] =
 "  -r, --read FILE      read packets from a pcap file\n"
 "  -j, --json           JSON output\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
+"      --slow-loads     testing: read every packet byte with\n"
+"                       bpf_skb_load_bytes(), the path of non-linear packets\n"
 "\n"
 "Exit status: 0 ok, 1 failure, 2 usage.\n";
 
@@ -224,8 +227,8 @@ static int run(struct eval_opts *o, struct pkt_list *pl)
 		nftj_ruleset_free(&rs);
 		return 1;
 	}
-	err = nftj_prog_build(&jp, &rs, family, o->table, o->chain,
-			      NFTJ_TARGET_TEST);
+	err = nftj_prog_build_opts(&jp, &rs, family, o->table, o->chain,
+				   NFTJ_TARGET_TEST, o->flags);
 	if (err) {
 		if (err == -ENOENT)
 			errmsg("no chain %s in table %s %s", o->chain,
@@ -309,6 +312,7 @@ int cmd_eval(int argc, char **argv, const char *netns)
 		{ "read", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "netns", required_argument, NULL, 'n' },
+		{ "slow-loads", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -325,6 +329,7 @@ int cmd_eval(int argc, char **argv, const char *netns)
 		case 'j': o.json = true; break;
 		case 'n': netns = optarg; break;
 		case 'I': o.iif = optarg; break;
+		case 'S': o.flags |= NFTJ_F_SLOW_LOADS; break;
 		case 'O': o.oif = optarg; break;
 		case 'f':
 			if (family_parse(optarg, &o.family))

@@ -255,6 +255,8 @@ static void eval_payload(struct cg *c, const struct imr_expr *e, int fail)
 		E(c, I_ALU64_REG(BPF_ADD, R3, R4));
 		break;
 	}
+	if (c->maps->slow_loads)
+		JA(c, slow);
 	E(c, I_MOV64_REG(R5, R3));
 	E(c, I_ALU64_IMM(BPF_ADD, R5, len));
 	JX(c, BPF_JGT, R5, R_END, slow);

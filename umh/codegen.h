@@ -28,6 +28,9 @@ enum nftj_target {
 #define CG_RET_RETURN	2	/* subprogram: back to the calling chain */
 
 struct cg_maps {
+	bool slow_loads;	/* testing: every packet read takes the
+				 * bpf_skb_load_bytes() path of non-linear
+				 * packets */
 	int stats_fd;		/* test target: counters and decision */
 	int meta_fd;		/* test target: struct nftj_test_meta */
 	int *set_fd;		/* per IMR set */

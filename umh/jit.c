@@ -151,6 +151,13 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		    uint32_t family, const char *table, const char *chain,
 		    enum nftj_target target)
 {
+	return nftj_prog_build_opts(jp, rs, family, table, chain, target, 0);
+}
+
+int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
+			 uint32_t family, const char *table, const char *chain,
+			 enum nftj_target target, unsigned int flags)
+{
 	double t0 = now_ms();
 	int err;
 
@@ -169,6 +176,7 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	err = create_maps(jp);
 	if (err)
 		return err;
+	jp->maps.slow_loads = flags & NFTJ_F_SLOW_LOADS;
 	err = cg_emit(&jp->imr, target, &jp->maps, &jp->buf);
 	if (err) {
 		snprintf(jp->why, sizeof(jp->why), "code generation: %s",

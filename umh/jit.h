@@ -36,6 +36,11 @@ struct nftj_prog {
 int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		    uint32_t family, const char *table, const char *chain,
 		    enum nftj_target target);
+/* the same with NFTJ_F_* options */
+#define NFTJ_F_SLOW_LOADS	0x1	/* testing: all reads by helper */
+int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
+			 uint32_t family, const char *table, const char *chain,
+			 enum nftj_target target, unsigned int flags);
 void nftj_prog_free(struct nftj_prog *jp);
 
 /* the chain's rule count, and how many the program runs itself */
