@@ -107,6 +107,8 @@ static void add_fixup(struct bpf_buf *b, int label, int is_call)
 void bpf_emit_jmp(struct bpf_buf *b, uint8_t code, uint8_t dst, uint8_t src,
 		  int32_t imm, int label)
 {
+	if (!b->dead && BPF_OP(code) != BPF_JA)
+		b->ncond++;
 	add_fixup(b, label, 0);
 	bpf_emit(b, BPF_I(code, dst, src, 0, imm));
 }

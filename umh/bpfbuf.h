@@ -34,6 +34,7 @@ struct bpf_buf {
 	uint32_t *src;		/* per insn: caller-defined origin tag */
 	uint32_t cur_src;
 	bool dead;		/* after exit/ja: unreachable until a used label */
+	unsigned int ncond;	/* conditional jumps emitted */
 	int err;		/* first allocation/emit error, sticky */
 };
 

@@ -604,31 +604,44 @@ static int set_index(struct bctx *c, const struct nftj_set *set)
 	return (int)p->nsets++;
 }
 
-/* verdict maps: resolve each element's verdict to a distinct action */
-static int vmap_actions(struct bctx *c, struct imr_set *is)
+/*
+ * Verdict maps: resolve each element's verdict to a distinct action.
+ * Resolving a jump builds the target chain, which may add sets and so
+ * move p->sets: always go through the index.
+ */
+static int vmap_actions(struct bctx *c, int idx)
 {
-	const struct nftj_set *set = is->nset;
+	const struct nftj_set *set = c->p->sets[idx].nset;
+	struct imr_set *is = &c->p->sets[idx];
+	size_t n = set->nelems ? set->nelems : 1, i, j;
 	enum imr_verdict v;
-	size_t i, j;
 	int target, err;
 
 	if (is->elem_action)
 		return 0;
-	is->elem_action = calloc(set->nelems ? set->nelems : 1, sizeof(int));
-	is->actions = calloc(set->nelems ? set->nelems : 1,
-			     sizeof(*is->actions));
+	is->elem_action = calloc(n, sizeof(int));
+	is->actions = calloc(n, sizeof(*is->actions));
 	if (!is->elem_action || !is->actions)
 		return -ENOMEM;
+	for (i = 0; i < set->nelems; i++)
+		is->elem_action[i] = -1;
 	for (i = 0; i < set->nelems; i++) {
 		const struct nftj_set_elem *el = &set->elems[i];
 
-		is->elem_action[i] = -1;
 		if (el->flags & NFT_SET_ELEM_INTERVAL_END)
 			continue;
 		err = verdict_of(c, el->verdict, el->chain[0] ? el->chain :
 				 NULL, &v, &target);
-		if (err || c->rule->unsupported)
+		is = &c->p->sets[idx];
+		if (err || c->rule->unsupported) {
+			/* not cached: every rule using the map fails alike */
+			free(is->elem_action);
+			free(is->actions);
+			is->elem_action = NULL;
+			is->actions = NULL;
+			is->nactions = 0;
 			return err;
+		}
 		for (j = 0; j < is->nactions; j++)
 			if (is->actions[j].verdict == v &&
 			    is->actions[j].chain == target)
@@ -701,7 +714,7 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 		return idx;
 	}
 	if (vmap) {
-		err = vmap_actions(c, &c->p->sets[idx]);
+		err = vmap_actions(c, idx);
 		if (err || c->rule->unsupported) {
 			imr_expr_put(key);
 			return err;

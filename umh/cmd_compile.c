@@ -63,32 +63,43 @@ static json_t *disasm_json(const struct nftj_prog *jp,
 {
 	const struct imr_prog *p = &jp->imr;
 	json_t *a = json_array();
-	uint32_t last = UINT32_MAX;
 	char line[768], ins[512];
-	size_t i = 0;
+	size_t s, i;
 
-	while (i < jp->buf.len) {
-		uint32_t src = jp->buf.src[i];
-		int n;
+	for (s = 0; s < jp->nseg; s++) {
+		const struct bpf_buf *b = &jp->seg[s].buf;
+		uint32_t last = UINT32_MAX;
 
-		if (src != last && src) {
-			const struct imr_rule *r = p->rule_by_id[src - 1];
-			const char *ch = p->chains[p->chain_of_id[src - 1]].name;
-
-			snprintf(line, sizeof(line), "; %s handle %llu: %s", ch,
-				 (unsigned long long)r->handle,
-				 ruletext_get(rt, ch, r->handle));
-			json_array_append_new(a, json_string(line));
-			imr_rule_print(p, r, ins, sizeof(ins));
-			snprintf(line, sizeof(line), ";   imr: %s", ins);
+		if (jp->nseg > 1) {
+			snprintf(line, sizeof(line),
+				 "; segment %zu (tail call %zu), rules from #%zu",
+				 s, s, jp->plan.first[s]);
 			json_array_append_new(a, json_string(line));
 		}
-		last = src;
-		n = bpf_insn_str(&jp->buf.insn[i], i, jp->buf.len, ins,
-				 sizeof(ins));
-		snprintf(line, sizeof(line), "%5zu: %s", i, ins);
-		json_array_append_new(a, json_string(line));
-		i += n;
+		for (i = 0; i < b->len; ) {
+			uint32_t src = b->src[i];
+
+			if (src != last && src) {
+				const struct imr_rule *r = p->rule_by_id[src - 1];
+				const char *ch =
+					p->chains[p->chain_of_id[src - 1]].name;
+
+				snprintf(line, sizeof(line),
+					 "; %s handle %llu: %s", ch,
+					 (unsigned long long)r->handle,
+					 ruletext_get(rt, ch, r->handle));
+				json_array_append_new(a, json_string(line));
+				imr_rule_print(p, r, ins, sizeof(ins));
+				snprintf(line, sizeof(line), ";   imr: %s", ins);
+				json_array_append_new(a, json_string(line));
+			}
+			last = src;
+			snprintf(line, sizeof(line), "%5zu: ", i);
+			i += bpf_insn_str(&b->insn[i], i, b->len,
+					  line + strlen(line),
+					  sizeof(line) - strlen(line));
+			json_array_append_new(a, json_string(line));
+		}
 	}
 	return a;
 }
@@ -140,7 +151,8 @@ static json_t *chain_report(struct compile_opts *o,
 					  u->reason);
 		}
 		json_object_set_new(r, "fallback", report_fallback(&jp));
-		json_object_set_new(r, "insns", json_integer(jp.buf.len));
+		json_object_set_new(r, "insns", json_integer(jp.insns));
+		json_object_set_new(r, "programs", json_integer(jp.nseg));
 	}
 	json_object_set_new(r, "first_interpreted", first);
 	if (jp.prog_fd >= 0) {
@@ -158,7 +170,7 @@ static json_t *chain_report(struct compile_opts *o,
 	}
 	json_object_set_new(r, "compile_ms", json_real(jp.compile_ms));
 	json_object_set_new(r, "load_ms", json_real(jp.load_ms));
-	if (o->disasm && jp.buf.len) {
+	if (o->disasm && jp.insns) {
 		rt = ruletext_load(family, table);
 		json_object_set_new(r, "disassembly", disasm_json(&jp, rt));
 		ruletext_free(rt);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +57,12 @@ struct cg {
 	bool in_main;
 	uint32_t rule_id;	/* the rule being emitted: the decider */
 	int *chain_label;	/* per chain: subprogram label, -1 unused */
-	int resume0;		/* main: label returning "resume at rule 0" */
+	int resume0;		/* main: label returning "resume at the
+				 * segment's first rule" (no side effects yet)
+				 */
+	const struct cg_plan *plan;
+	size_t seg;
+	unsigned int *chain_cost;	/* planning: per chain, 0 unknown */
 };
 
 int cg_nh_offset(enum nftj_target target)
@@ -823,13 +829,17 @@ static void find_hdr_ipv6(struct cg *c, int unspec, int done)
 		E(c, I_ALU64_IMM(BPF_ADD, R5, 1));
 		E(c, I_ALU64_IMM(BPF_LSH, R5, 3));
 		BIND(c, hdrlen);
-		/* if (skb->len - start < hdrlen) -EBADMSG, unsigned 32-bit */
+		/*
+		 * A header longer than the rest of the packet: Linux 6.1
+		 * fails (-EBADMSG, no transport header), later kernels walk
+		 * on past the end.  Leave such packets to the interpreter.
+		 */
 		E(c, I_LDX(BPF_W, R0, R_CTX, SKB(len)));
 		if (c->nh_off)
 			E(c, I_ALU32_IMM(BPF_SUB, R0, c->nh_off));
 		E(c, I_ALU32_REG(BPF_SUB, R0, R2));
 		bpf_emit_jmp(c->b, BPF_JMP32 | BPF_JLT | BPF_X, R0, R5, 0,
-			     unspec);
+			     c->resume0);
 		E(c, I_LDX(BPF_B, R3, R4, 0));
 		E(c, I_ALU64_REG(BPF_ADD, R2, R5));
 	}
@@ -897,11 +907,23 @@ static void load_pkt_ptrs(struct cg *c)
 		E(c, I_ALU64_IMM(BPF_ADD, R_NH, c->nh_off));
 }
 
+static void emit_tail_call(struct cg *c, size_t next_rule)
+{
+	E(c, I_MOV64_REG(R1, R_CTX));
+	bpf_emit_ld_map_fd(c->b, R2, c->maps->prog_array_fd);
+	E(c, I_MOV64_IMM(R3, (int32_t)(c->seg + 1)));
+	E(c, I_CALL(BPF_FUNC_tail_call));
+	/* only if the tail call failed: the interpreter goes on */
+	E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(next_rule)));
+	E(c, I_EXIT());
+}
+
 static void emit_main(struct cg *c)
 {
 	const struct imr_chain *ch = &c->p->chains[0];
+	size_t i, first = c->plan->first[c->seg];
+	size_t end = c->plan->first[c->seg + 1];
 	int body = L(c);
-	size_t i;
 
 	c->in_main = true;
 	c->resume0 = L(c);
@@ -919,11 +941,11 @@ static void emit_main(struct cg *c)
 	emit_pktinfo(c);
 	JA(c, body);
 	BIND(c, c->resume0);
-	E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(0)));
+	E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(first)));
 	E(c, I_EXIT());
 	BIND(c, body);
 
-	for (i = 0; i < ch->nrules; i++) {
+	for (i = first; i < end; i++) {
 		if ((int)i == ch->first_unsupported) {
 			c->b->cur_src = ch->rules[i].id + 1;
 			E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(i)));
@@ -933,7 +955,10 @@ static void emit_main(struct cg *c)
 		}
 		emit_rule(c, &ch->rules[i]);
 	}
-	emit_policy(c);
+	if (c->seg + 1 < c->plan->nseg)
+		emit_tail_call(c, end);
+	else
+		emit_policy(c);
 }
 
 static void emit_subprog(struct cg *c, int chain)
@@ -953,26 +978,45 @@ static void emit_subprog(struct cg *c, int chain)
 	emit_chain_return(c);
 }
 
-int cg_emit(const struct imr_prog *p, enum nftj_target target,
-	    const struct cg_maps *maps, struct bpf_buf *b)
+static int cg_init(struct cg *c, const struct imr_prog *p,
+		   enum nftj_target target, const struct cg_maps *maps,
+		   struct bpf_buf *b)
 {
-	struct cg c = {
-		.p = p, .target = target, .maps = maps, .b = b,
-		.nh_off = cg_nh_offset(target),
-	};
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->p = p;
+	c->target = target;
+	c->maps = maps;
+	c->b = b;
+	c->nh_off = cg_nh_offset(target);
+	c->chain_label = malloc((p->nchains ? p->nchains : 1) * sizeof(int));
+	if (!c->chain_label)
+		return -ENOMEM;
+	for (i = 0; i < p->nchains; i++)
+		c->chain_label[i] = -1;
+	return 0;
+}
+
+int cg_emit(const struct imr_prog *p, enum nftj_target target,
+	    const struct cg_maps *maps, const struct cg_plan *plan,
+	    size_t seg, struct bpf_buf *b)
+{
+	struct cg c;
 	bool *done;
 	size_t i;
-	int again;
+	int again, err;
 
-	c.chain_label = malloc(p->nchains * sizeof(int));
-	done = calloc(p->nchains, sizeof(bool));
-	if (!c.chain_label || !done) {
+	err = cg_init(&c, p, target, maps, b);
+	if (err)
+		return err;
+	c.plan = plan;
+	c.seg = seg;
+	done = calloc(p->nchains ? p->nchains : 1, sizeof(bool));
+	if (!done) {
 		free(c.chain_label);
-		free(done);
 		return -ENOMEM;
 	}
-	for (i = 0; i < p->nchains; i++)
-		c.chain_label[i] = -1;
 	emit_main(&c);
 	/* subprograms for every chain a call refers to, transitively */
 	do {
@@ -988,4 +1032,100 @@ int cg_emit(const struct imr_prog *p, enum nftj_target target,
 	free(c.chain_label);
 	free(done);
 	return bpf_buf_finish(b);
+}
+
+/* ---- planning ---------------------------------------------------------- */
+
+static unsigned int chain_cost(struct cg *c, int chain);
+
+/*
+ * The branches the verifier may keep pending for one rule: its own
+ * conditional jumps plus, for every call, the called chain's.
+ */
+static unsigned int rule_cost(struct cg *c, const struct imr_rule *r)
+{
+	struct bpf_buf scratch, *saved = c->b;
+	int *labels = c->chain_label;
+	unsigned int cost;
+	size_t i;
+
+	bpf_buf_init(&scratch);
+	c->b = &scratch;
+	c->chain_label = malloc(c->p->nchains * sizeof(int));
+	if (!c->chain_label) {
+		c->chain_label = labels;
+		c->b = saved;
+		return UINT32_MAX / 2;
+	}
+	for (i = 0; i < c->p->nchains; i++)
+		c->chain_label[i] = -1;
+	emit_rule(c, r);
+	cost = scratch.ncond + 1;
+	for (i = 1; i < c->p->nchains; i++)
+		if (c->chain_label[i] >= 0)
+			cost += chain_cost(c, (int)i);
+	free(c->chain_label);
+	c->chain_label = labels;
+	c->b = saved;
+	bpf_buf_free(&scratch);
+	return cost;
+}
+
+static unsigned int chain_cost(struct cg *c, int chain)
+{
+	const struct imr_chain *ch = &c->p->chains[chain];
+	unsigned int cost = 1;
+	size_t i;
+
+	if (c->chain_cost[chain])
+		return c->chain_cost[chain];
+	for (i = 0; i < ch->nrules; i++)
+		cost += rule_cost(c, &ch->rules[i]);
+	c->chain_cost[chain] = cost;
+	return cost;
+}
+
+int cg_plan(struct imr_prog *p, enum nftj_target target,
+	    const struct cg_maps *maps, struct cg_plan *plan)
+{
+	struct imr_chain *ch = &p->chains[0];
+	size_t i, end = ch->first_unsupported < 0 ? ch->nrules :
+			(size_t)ch->first_unsupported;
+	unsigned int used = 0, cost;
+	struct cg c;
+	int err;
+
+	memset(plan, 0, sizeof(*plan));
+	err = cg_init(&c, p, target, maps, NULL);
+	if (err)
+		return err;
+	c.chain_cost = calloc(p->nchains ? p->nchains : 1, sizeof(unsigned int));
+	if (!c.chain_cost) {
+		free(c.chain_label);
+		return -ENOMEM;
+	}
+	plan->nseg = 1;
+	for (i = 0; i < end; i++) {
+		cost = rule_cost(&c, &ch->rules[i]);
+		if (used + cost <= CG_SEG_BUDGET || used == 0) {
+			used += cost;
+			continue;
+		}
+		if (plan->nseg == CG_MAX_SEGS) {
+			struct imr_rule *r = &ch->rules[i];
+
+			r->unsupported = true;
+			snprintf(r->reason, sizeof(r->reason),
+				 "program size: beyond %d segments of %d branches",
+				 CG_MAX_SEGS, CG_SEG_BUDGET);
+			ch->first_unsupported = (int)i;
+			break;
+		}
+		plan->first[plan->nseg++] = i;
+		used = cost;
+	}
+	plan->first[plan->nseg] = ch->nrules;
+	free(c.chain_cost);
+	free(c.chain_label);
+	return 0;
 }

@@ -31,17 +31,39 @@ struct cg_maps {
 	bool slow_loads;	/* testing: every packet read takes the
 				 * bpf_skb_load_bytes() path of non-linear
 				 * packets */
+	int prog_array_fd;	/* segments of a long base chain */
 	int stats_fd;		/* test target: counters and decision */
 	int meta_fd;		/* test target: struct nftj_test_meta */
 	int *set_fd;		/* per IMR set */
 };
 
 /*
- * Where each rule's code starts, for annotated disassembly: the buffer's
- * per-instruction source tag is the rule id + 1 (0: prologue/glue).
+ * A long base chain is split into segments, one program each, chained by
+ * bpf_tail_call(): the verifier limits how many branches one program may
+ * leave pending (8192), and every program is verified on its own.
+ */
+#define CG_MAX_SEGS		32	/* below MAX_TAIL_CALL_CNT (33) */
+#define CG_SEG_BUDGET		4000	/* conditional jumps per segment */
+
+struct cg_plan {
+	size_t nseg;
+	size_t first[CG_MAX_SEGS + 1];	/* base chain rule index */
+};
+
+/*
+ * Plan the segments.  Rules beyond what CG_MAX_SEGS segments hold are
+ * marked unsupported (the interpreter runs them): this changes p.
+ */
+int cg_plan(struct imr_prog *p, enum nftj_target target,
+	    const struct cg_maps *maps, struct cg_plan *plan);
+
+/*
+ * Emit segment seg.  The buffer's per-instruction source tag is the rule
+ * id + 1 (0: prologue and glue), for annotated disassembly.
  */
 int cg_emit(const struct imr_prog *p, enum nftj_target target,
-	    const struct cg_maps *maps, struct bpf_buf *b);
+	    const struct cg_maps *maps, const struct cg_plan *plan,
+	    size_t seg, struct bpf_buf *b);
 
 /* the NH offset from __sk_buff.data for a target */
 int cg_nh_offset(enum nftj_target target);

@@ -113,7 +113,7 @@ static void prog_name(struct nftj_prog *jp, const char *table,
 			jp->name[i] = '_';
 }
 
-static int load(struct nftj_prog *jp)
+static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, o);
 	struct bpf_prog_info info = {};
@@ -121,7 +121,7 @@ static int load(struct nftj_prog *jp)
 	int fd, err;
 
 	fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, jp->name, "GPL",
-			   jp->buf.insn, jp->buf.len, &o);
+			   sg->buf.insn, sg->buf.len, &o);
 	if (fd < 0) {
 		/* again with the verifier's log, for the report */
 		err = -errno;
@@ -131,7 +131,7 @@ static int load(struct nftj_prog *jp)
 			o.log_size = LOG_SIZE;
 			o.log_level = 1;
 			fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, jp->name,
-					   "GPL", jp->buf.insn, jp->buf.len,
+					   "GPL", sg->buf.insn, sg->buf.len,
 					   &o);
 		}
 		if (fd < 0)
@@ -139,11 +139,66 @@ static int load(struct nftj_prog *jp)
 		free(jp->log);		/* loaded after all: no rejection */
 		jp->log = NULL;
 	}
-	jp->prog_fd = fd;
+	sg->fd = fd;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
-		jp->prog_id = info.id;
-		jp->jited_len = info.jited_prog_len;
+		sg->id = info.id;
+		sg->jited_len = info.jited_prog_len;
 	}
+	return 0;
+}
+
+static int emit(struct nftj_prog *jp)
+{
+	size_t i;
+	int err;
+
+	err = cg_plan(&jp->imr, jp->target, &jp->maps, &jp->plan);
+	if (err)
+		return err;
+	if (jp->plan.nseg > 1) {
+		jp->maps.prog_array_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY,
+							"nftj_segs", 4, 4,
+							(uint32_t)jp->plan.nseg,
+							NULL);
+		if (jp->maps.prog_array_fd < 0)
+			return -errno;
+	}
+	for (i = 0; i < jp->plan.nseg; i++) {
+		struct nftj_seg *sg = &jp->seg[i];
+
+		jp->nseg = i + 1;
+		err = cg_emit(&jp->imr, jp->target, &jp->maps, &jp->plan, i,
+			      &sg->buf);
+		if (err) {
+			snprintf(jp->why, sizeof(jp->why),
+				 "code generation: %s", err == -E2BIG ?
+				 "jump out of range" : strerror(-err));
+			return err;
+		}
+		jp->insns += sg->buf.len;
+	}
+	return 0;
+}
+
+static int load_all(struct nftj_prog *jp)
+{
+	uint32_t k;
+	size_t i;
+	int err;
+
+	for (i = 0; i < jp->nseg; i++) {
+		err = load(jp, &jp->seg[i]);
+		if (err)
+			return err;
+		jp->jited_len += jp->seg[i].jited_len;
+		k = (uint32_t)i;
+		if (jp->plan.nseg > 1 &&
+		    bpf_map_update_elem(jp->maps.prog_array_fd, &k,
+					&jp->seg[i].fd, BPF_ANY))
+			return -errno;
+	}
+	jp->prog_fd = jp->seg[0].fd;
+	jp->prog_id = jp->seg[0].id;
 	return 0;
 }
 
@@ -166,7 +221,9 @@ int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	jp->prog_fd = -1;
 	jp->maps.stats_fd = -1;
 	jp->maps.meta_fd = -1;
-	bpf_buf_init(&jp->buf);
+	jp->maps.prog_array_fd = -1;
+	for (size_t i = 0; i < CG_MAX_SEGS; i++)
+		jp->seg[i].fd = -1;
 	prog_name(jp, table, chain);
 
 	err = imr_build(&jp->imr, rs, family, table, chain,
@@ -177,17 +234,14 @@ int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	if (err)
 		return err;
 	jp->maps.slow_loads = flags & NFTJ_F_SLOW_LOADS;
-	err = cg_emit(&jp->imr, target, &jp->maps, &jp->buf);
-	if (err) {
-		snprintf(jp->why, sizeof(jp->why), "code generation: %s",
-			 err == -E2BIG ? "jump out of range" : strerror(-err));
+	err = emit(jp);
+	if (err)
 		return err;
-	}
 	jp->compile_ms = now_ms() - t0;
 	t0 = now_ms();
-	err = load(jp);
+	err = load_all(jp);
 	jp->load_ms = now_ms() - t0;
-	if (err && !jp->log)
+	if (err && !jp->log && !jp->why[0])
 		snprintf(jp->why, sizeof(jp->why), "loading: %s",
 			 strerror(-err));
 	return err;
@@ -197,8 +251,13 @@ void nftj_prog_free(struct nftj_prog *jp)
 {
 	size_t i;
 
-	if (jp->prog_fd >= 0)
-		close(jp->prog_fd);
+	for (i = 0; i < jp->nseg; i++) {
+		if (jp->seg[i].fd >= 0)
+			close(jp->seg[i].fd);
+		bpf_buf_free(&jp->seg[i].buf);
+	}
+	if (jp->maps.prog_array_fd >= 0)
+		close(jp->maps.prog_array_fd);
 	if (jp->maps.stats_fd >= 0)
 		close(jp->maps.stats_fd);
 	if (jp->maps.meta_fd >= 0)
@@ -208,7 +267,6 @@ void nftj_prog_free(struct nftj_prog *jp)
 			close(jp->maps.set_fd[i]);
 	free(jp->maps.set_fd);
 	free(jp->log);
-	bpf_buf_free(&jp->buf);
 	imr_prog_free(&jp->imr);
 	memset(jp, 0, sizeof(*jp));
 	jp->prog_fd = -1;

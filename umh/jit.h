@@ -12,14 +12,25 @@
 #include "imr.h"
 #include "model.h"
 
+/* one program of a chain: long chains are split into tail-called segments */
+struct nftj_seg {
+	struct bpf_buf buf;
+	int fd;
+	uint32_t id;
+	uint32_t jited_len;
+};
+
 struct nftj_prog {
 	struct imr_prog imr;
 	enum nftj_target target;
-	struct bpf_buf buf;
+	struct cg_plan plan;
+	struct nftj_seg seg[CG_MAX_SEGS];
+	size_t nseg;			/* segments emitted */
 	struct cg_maps maps;
-	int prog_fd;
+	int prog_fd;			/* the entry: segment 0 */
 	uint32_t prog_id;
-	uint32_t jited_len;
+	uint32_t jited_len;		/* all segments */
+	size_t insns;			/* all segments */
 	char name[16];		/* BPF_OBJ_NAME_LEN: "<table>.<chain>" */
 	char why[256];		/* why the chain is not compiled at all */
 	char *log;		/* verifier log when it rejected the program */
