@@ -282,7 +282,25 @@ static void eval_payload(struct cg *c, const struct imr_expr *e, int fail)
 		E(c, I_MOV64_IMM(R2, c->nh_off + off));
 		break;
 	case IMR_BASE_TH:
-		test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
+		if (e->payload.fast && c->maps->slow_loads) {
+			/*
+			 * Forced here although the bytes may be linear: the
+			 * kernel's fast path reads linear bytes of fragments
+			 */
+			int linear = L(c);
+
+			E(c, I_MOV64_REG(R4, R_PKT));
+			E(c, I_ALU64_IMM(BPF_AND, R4, 0xffff));
+			E(c, I_ALU64_IMM(BPF_ADD, R4, c->nh_off + off + len));
+			E(c, I_LDX(BPF_W, R2, R_CTX, SKB(data_end)));
+			E(c, I_LDX(BPF_W, R3, R_CTX, SKB(data)));
+			E(c, I_ALU64_REG(BPF_SUB, R2, R3));
+			JX(c, BPF_JLE, R4, R2, linear);
+			test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
+			BIND(c, linear);
+		} else {
+			test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
+		}
 		E(c, I_MOV64_REG(R2, R_PKT));
 		E(c, I_ALU64_IMM(BPF_AND, R2, 0xffff));
 		E(c, I_ALU64_IMM(BPF_ADD, R2, c->nh_off + off));
