@@ -44,6 +44,15 @@ int netns_enter(const char *name)
 	return err;
 }
 
+int cli_netns_enter(const char *name)
+{
+	int err = netns_enter(name);
+
+	if (err)
+		errmsg("network namespace %s: %s", name, strerror(-err));
+	return err;
+}
+
 static const struct {
 	const char *name;
 	uint32_t family;

@@ -12,6 +12,8 @@
 
 /* enter network namespace NAME (/run/netns/NAME) or PATH; -errno */
 int netns_enter(const char *name);
+/* the same for a command: prints the error; 0 or -errno */
+int cli_netns_enter(const char *name);
 
 int family_parse(const char *s, uint32_t *family);
 const char *family_name(uint32_t family);

@@ -284,7 +284,7 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		{}
 	};
 	struct compile_opts o = { .target = NFTJ_TARGET_TEST };
-	int c, err;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "t:c:jdn:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -317,13 +317,7 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		errmsg("compile: unexpected argument %s", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (netns) {
-		err = netns_enter(netns);
-		if (err) {
-			errmsg("network namespace %s: %s", netns,
-			       strerror(-err));
-			return 1;
-		}
-	}
+	if (netns && cli_netns_enter(netns))
+		return 1;
 	return run(&o);
 }

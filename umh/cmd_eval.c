@@ -369,14 +369,8 @@ int cmd_eval(int argc, char **argv, const char *netns)
 		errmsg("eval: give packets as hex arguments or -r FILE, one of them");
 		return EXIT_USAGE;
 	}
-	if (netns) {
-		err = netns_enter(netns);
-		if (err) {
-			errmsg("network namespace %s: %s", netns,
-			       strerror(-err));
-			return 1;
-		}
-	}
+	if (netns && cli_netns_enter(netns))
+		return 1;
 	if ((o.iif && iface(o.iif, &o.m.iif, &o.m.iiftype)) ||
 	    (o.oif && iface(o.oif, &o.m.oif, &o.m.oiftype)))
 		return 1;
