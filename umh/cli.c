@@ -95,7 +95,8 @@ const char *hook_name(uint32_t hook)
 	return hook < sizeof(n) / sizeof(n[0]) ? n[hook] : "unknown";
 }
 
-int iface_lookup(const char *name, uint32_t *ifindex, uint16_t *type)
+int iface_lookup(const char *name, uint32_t *ifindex, uint16_t *type,
+		 uint8_t *addr)
 {
 	struct ifreq ifr = {};
 	int fd, err = 0;
@@ -111,6 +112,8 @@ int iface_lookup(const char *name, uint32_t *ifindex, uint16_t *type)
 		err = -errno;
 	else
 		*type = ifr.ifr_hwaddr.sa_family;
+	if (!err && addr)
+		memcpy(addr, ifr.ifr_hwaddr.sa_data, 6);
 	close(fd);
 	return err;
 }

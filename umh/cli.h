@@ -19,8 +19,9 @@ int family_parse(const char *s, uint32_t *family);
 const char *family_name(uint32_t family);
 const char *hook_name(uint32_t hook);
 
-/* interface index and ARPHRD type by name in the current netns */
-int iface_lookup(const char *name, uint32_t *ifindex, uint16_t *type);
+/* index, ARPHRD type and address (6 bytes, or NULL) of an interface */
+int iface_lookup(const char *name, uint32_t *ifindex, uint16_t *type,
+		 uint8_t *addr);
 
 /*
  * Find the family of table `table`: `family` if given (non-zero), else

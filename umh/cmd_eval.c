@@ -288,9 +288,10 @@ out:
 	return err ? 1 : 0;
 }
 
-static int iface(const char *name, uint32_t *idx, uint16_t *type)
+static int iface(const char *name, uint32_t *idx, uint16_t *type,
+		 uint8_t *addr)
 {
-	int err = iface_lookup(name, idx, type);
+	int err = iface_lookup(name, idx, type, addr);
 
 	if (err)
 		errmsg("interface %s: %s", name, strerror(-err));
@@ -371,10 +372,15 @@ int cmd_eval(int argc, char **argv, const char *netns)
 	}
 	if (netns && cli_netns_enter(netns))
 		return 1;
-	if ((o.iif && iface(o.iif, &o.m.iif, &o.m.iiftype)) ||
-	    (o.oif && iface(o.oif, &o.m.oif, &o.m.oiftype)))
+	if ((o.iif && iface(o.iif, &o.m.iif, &o.m.iiftype, o.m.dev_addr)) ||
+	    (o.oif && iface(o.oif, &o.m.oif, &o.m.oiftype, NULL)))
 		return 1;
 	o.m.has_mac = o.iif != NULL;
+	o.m.dev = o.m.iif;
+	if (o.m.pkttype == PACKET_BROADCAST && o.m.iif <= 1) {
+		errmsg("eval: --pkttype broadcast needs --iif with a broadcast address (not lo)");
+		return EXIT_USAGE;
+	}
 	for (; optind < argc; optind++) {
 		err = pkt_add_hex(&pl, argv[optind]);
 		if (err) {

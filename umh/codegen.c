@@ -1124,14 +1124,23 @@ int cg_plan(struct imr_prog *p, enum nftj_target target,
 	}
 	plan->nseg = 1;
 	for (i = 0; i < end; i++) {
-		cost = rule_cost(&c, &ch->rules[i]);
-		if (used + cost <= CG_SEG_BUDGET || used == 0) {
+		struct imr_rule *r = &ch->rules[i];
+
+		cost = rule_cost(&c, r);
+		if (used + cost <= CG_SEG_BUDGET) {
 			used += cost;
 			continue;
 		}
+		if (cost > CG_SEG_BUDGET) {
+			/* the chains it jumps to cannot be split */
+			r->unsupported = true;
+			snprintf(r->reason, sizeof(r->reason),
+				 "too large for one BPF program (%u branches, %d at most)",
+				 cost, CG_SEG_BUDGET);
+			ch->first_unsupported = (int)i;
+			break;
+		}
 		if (plan->nseg == CG_MAX_SEGS) {
-			struct imr_rule *r = &ch->rules[i];
-
 			r->unsupported = true;
 			snprintf(r->reason, sizeof(r->reason),
 				 "program size: beyond %d segments of %d branches",

@@ -41,14 +41,20 @@ const struct nftj_counter *tr_counter(const struct tr_stats *s, bool prev,
 }
 
 /*
- * test_run's eth_type_trans() on the loopback device (address zero)
- * derives pkt_type from the destination address.
+ * test_run's eth_type_trans() derives pkt_type from the destination
+ * address and the device's (m->dev, else loopback: address and
+ * broadcast address all zero).
  */
-static void eth_header(uint8_t *eth, const struct tr_meta *m)
+static int eth_header(uint8_t *eth, const struct tr_meta *m)
 {
 	memset(eth, 0, ETH_HLEN);
 	switch (m->pkttype) {
+	case PACKET_HOST:
+		memcpy(eth, m->dev_addr, ETH_ALEN);
+		break;
 	case PACKET_BROADCAST:
+		if (!m->dev)
+			return -EINVAL;
 		memset(eth, 0xff, ETH_ALEN);
 		break;
 	case PACKET_MULTICAST:
@@ -57,9 +63,12 @@ static void eth_header(uint8_t *eth, const struct tr_meta *m)
 		eth[2] = 0x5e;
 		break;
 	case PACKET_OTHERHOST:
-		eth[0] = 0x02;
-		eth[5] = 0x01;
+		memcpy(eth, m->dev_addr, ETH_ALEN);
+		eth[0] = (eth[0] & 0xfe) ^ 0x02;	/* unicast, not ours */
+		eth[5] ^= 0x01;
 		break;
+	default:
+		return -EINVAL;
 	}
 	eth[6] = 0x02;		/* a locally administered source */
 	eth[11] = 0x02;
@@ -70,6 +79,7 @@ static void eth_header(uint8_t *eth, const struct tr_meta *m)
 		eth[12] = 0x08;
 		eth[13] = 0x00;
 	}
+	return 0;
 }
 
 int tr_run(const struct nftj_prog *jp, const struct tr_meta *m,
@@ -86,7 +96,9 @@ int tr_run(const struct nftj_prog *jp, const struct tr_meta *m,
 	frame = malloc(ETH_HLEN + len);
 	if (!frame)
 		return -ENOMEM;
-	eth_header(frame, m);
+	err = eth_header(frame, m);
+	if (err)
+		goto out;
 	memcpy(frame + ETH_HLEN, pkt, len);
 
 	if (m->has_mac)
@@ -100,6 +112,7 @@ int tr_run(const struct nftj_prog *jp, const struct tr_meta *m,
 				  (uint32_t)(m->oif ? m->oiftype :
 					     NFTJ_NO_DEV) << 16;
 	ctx.mark = m->mark;
+	ctx.ifindex = m->dev;
 
 	memcpy(s->prev, s->cur, s->size);
 	((struct nftj_test_stats *)s->cur)->decided = NFTJ_DECIDED_NONE;

@@ -23,6 +23,9 @@ struct tr_meta {
 	bool has_sk;
 	uint32_t skuid, skgid;
 	uint8_t pkttype;	/* PACKET_HOST, _BROADCAST, ... */
+	uint32_t dev;		/* device test_run classifies the frame on
+				 * (its address decides pkt_type), 0: lo */
+	uint8_t dev_addr[6];
 	bool has_mac;
 };
 
@@ -38,7 +41,9 @@ const struct nftj_counter *tr_counter(const struct tr_stats *s, bool prev,
 				      uint32_t id);
 
 /*
- * Run one packet (starting at its IP header).  On return *retval is the
+ * Run one packet (starting at its IP header).  -EINVAL if the packet
+ * type cannot be produced on m->dev (broadcast needs a device with a
+ * broadcast address: not lo).  On return *retval is the
  * program's return value, *decided the id of the rule that set the
  * verdict (NFTJ_RULE_POLICY, or NFTJ_DECIDED_NONE), s->prev the totals
  * before and s->cur after.  Returns 0 or -errno.

@@ -5,10 +5,8 @@
  * nftj_ruleset_dump() and checks the result.  The child's exit status
  * carries the outcome back to the runner process.
  */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,107 +21,8 @@
 #include <libnftnl/expr.h>
 
 #include "model.h"
+#include "netns_util.h"
 #include "unit.h"
-
-enum {
-	NETNS_OK = 0,
-	NETNS_FAIL = 1,
-	NETNS_SKIP_PERM = 77,
-	NETNS_SKIP_NFT = 78,
-};
-
-#define CHECK_STR(a, b)							\
-	do {								\
-		const char *_x = (a), *_y = (b);			\
-		if (!_x || !_y || strcmp(_x, _y)) {			\
-			fprintf(stderr, "  %s = \"%s\", %s = \"%s\"\n",	\
-				#a, _x ? _x : "(null)",			\
-				#b, _y ? _y : "(null)");		\
-			unit_fail(__FILE__, __LINE__, #a " == " #b);	\
-			return;						\
-		}							\
-	} while (0)
-
-/* netns harness */
-
-static int nft_load(const char *ruleset)
-{
-	char path[] = "/tmp/nftj-test-XXXXXX";
-	char cmd[sizeof(path) + 32];
-	size_t len = strlen(ruleset);
-	int fd, ret;
-
-	fd = mkstemp(path);
-	if (fd < 0)
-		return -1;
-	ret = write(fd, ruleset, len) == (ssize_t)len ? 0 : -1;
-	close(fd);
-	if (!ret) {
-		snprintf(cmd, sizeof(cmd), "nft -f %s", path);
-		ret = system(cmd);
-	}
-	unlink(path);
-	return ret;
-}
-
-static void netns_child(const char *ruleset,
-			void (*fn)(struct nftj_ruleset *rs))
-{
-	struct nftj_ruleset rs;
-	int ret;
-
-	if (unshare(CLONE_NEWNET) < 0)
-		_exit(errno == EPERM ? NETNS_SKIP_PERM : NETNS_FAIL);
-	if (system("nft --version >/dev/null 2>&1") != 0)
-		_exit(NETNS_SKIP_NFT);
-	if (ruleset && nft_load(ruleset) != 0) {
-		fprintf(stderr, "  nft -f failed\n");
-		_exit(NETNS_FAIL);
-	}
-	ret = nftj_ruleset_dump(&rs, NFPROTO_UNSPEC);
-	if (ret) {
-		fprintf(stderr, "  nftj_ruleset_dump: %s\n", strerror(-ret));
-		_exit(NETNS_FAIL);
-	}
-	fn(&rs);
-	nftj_ruleset_free(&rs);
-	fflush(NULL);
-	_exit(unit_failed() ? NETNS_FAIL : NETNS_OK);
-}
-
-static int netns_run(const char *ruleset, void (*fn)(struct nftj_ruleset *rs))
-{
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return NETNS_FAIL;
-	if (pid == 0)
-		netns_child(ruleset, fn);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return NETNS_FAIL;
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		fprintf(stderr, "  child killed by signal %d\n",
-			WTERMSIG(status));
-	return NETNS_FAIL;
-}
-
-#define NETNS_STATUS(st)						\
-	do {								\
-		int _st = (st);						\
-		if (_st == NETNS_SKIP_PERM)				\
-			UNIT_SKIP("unshare(CLONE_NEWNET): EPERM");	\
-		if (_st == NETNS_SKIP_NFT)				\
-			UNIT_SKIP("nft not installed");			\
-		CHECK_EQ(_st, NETNS_OK);				\
-	} while (0)
-
-#define NETNS_TEST(ruleset, fn)	NETNS_STATUS(netns_run(ruleset, fn))
 
 /* helpers */
 

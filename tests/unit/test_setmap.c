@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * setmap_range_prefixes(): the split of an interval into LPM prefixes,
+ * checked against brute force and against the classic minimal count.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "setmap.h"
+#include "unit.h"
+
+typedef unsigned __int128 u128;
+
+#define MAX_PFX		300	/* a 128-bit range needs at most 254 */
+
+struct pfx {
+	u128 start, last;	/* the block the prefix covers */
+	unsigned int bits;
+};
+
+struct collect {
+	unsigned int len;	/* key bytes */
+	struct pfx p[MAX_PFX];
+	size_t n;
+	int bad;		/* malformed prefix seen */
+	int fail_at;		/* return -EIO on this call, -1 never */
+};
+
+static u128 num(const uint8_t *v, unsigned int len)
+{
+	u128 x = 0;
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		x = (x << 8) | v[i];
+	return x;
+}
+
+static void bytes(u128 x, uint8_t *v, unsigned int len)
+{
+	unsigned int i;
+
+	for (i = len; i-- > 0; x >>= 8)
+		v[i] = (uint8_t)x;
+}
+
+static u128 ones(unsigned int bits)
+{
+	return bits >= 128 ? ~(u128)0 : ((u128)1 << bits) - 1;
+}
+
+static int collect_fn(const uint8_t *pfx, unsigned int bits, void *arg)
+{
+	struct collect *c = arg;
+	unsigned int nbits = c->len * 8;
+	u128 start, host;
+
+	if (c->fail_at >= 0 && (size_t)c->fail_at == c->n)
+		return -EIO;
+	if (c->n == MAX_PFX || bits > nbits) {
+		c->bad = 1;
+		return 0;
+	}
+	start = num(pfx, c->len);
+	host = ones(nbits - bits);
+	if (start & host)	/* bits beyond the prefix must be zero */
+		c->bad = 1;
+	c->p[c->n].start = start;
+	c->p[c->n].last = start | host;
+	c->p[c->n].bits = bits;
+	c->n++;
+	return 0;
+}
+
+/*
+ * The classic minimal prefix cover: walk the binary trie, a node fully
+ * inside [lo, hi] is one prefix, a partial node splits in two.
+ */
+static size_t classic_count(u128 lo, u128 hi, u128 node, unsigned int k)
+{
+	u128 last = node | ones(k);
+
+	if (last < lo || node > hi)
+		return 0;
+	if (lo <= node && last <= hi)
+		return 1;
+	return classic_count(lo, hi, node, k - 1) +
+	       classic_count(lo, hi, node | ((u128)1 << (k - 1)), k - 1);
+}
+
+static int cmp_pfx(const void *a, const void *b)
+{
+	const struct pfx *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int run(unsigned int len, u128 lo, u128 hi, struct collect *c)
+{
+	uint8_t l[16], h[16];
+
+	memset(c, 0, sizeof(*c));
+	c->len = len;
+	c->fail_at = -1;
+	bytes(lo, l, len);
+	bytes(hi, h, len);
+	return setmap_range_prefixes(l, h, len, collect_fn, c);
+}
+
+/*
+ * Check that the prefixes tile [lo, hi] exactly (sorted, they must be
+ * contiguous from lo to hi) and that there are as few as possible.
+ */
+static int tiles(unsigned int len, u128 lo, u128 hi)
+{
+	static struct collect c;
+	u128 next = lo;
+	size_t i;
+
+	if (run(len, lo, hi, &c) != 0 || c.bad || c.n == 0)
+		return 0;
+	qsort(c.p, c.n, sizeof(c.p[0]), cmp_pfx);
+	for (i = 0; i < c.n; i++) {
+		if (c.p[i].start != next || c.p[i].last > hi)
+			return 0;
+		next = c.p[i].last + 1;	/* wraps only after the last */
+	}
+	if (c.p[c.n - 1].last != hi)
+		return 0;
+	return c.n == classic_count(lo, hi, 0, len * 8);
+}
+
+UNIT_TEST(setmap_prefixes_1byte_exhaustive)
+{
+	static struct collect c;
+	unsigned int lo, hi, v;
+	size_t i;
+
+	for (lo = 0; lo < 256; lo++) {
+		for (hi = lo; hi < 256; hi++) {
+			uint8_t mark[256] = { 0 };
+
+			CHECK_EQ(run(1, lo, hi, &c), 0);
+			CHECK(!c.bad);
+			for (i = 0; i < c.n; i++) {
+				for (v = (unsigned int)c.p[i].start;
+				     v <= (unsigned int)c.p[i].last; v++) {
+					CHECK(v >= lo && v <= hi);
+					CHECK(!mark[v]);	/* overlap */
+					mark[v] = 1;
+				}
+			}
+			for (v = 0; v < 256; v++)
+				CHECK_EQ(mark[v], v >= lo && v <= hi);
+			CHECK_EQ(c.n, classic_count(lo, hi, 0, 8));
+		}
+	}
+}
+
+UNIT_TEST(setmap_prefixes_1byte_known)
+{
+	static struct collect c;
+
+	/* 0..255: one /0; 7..7: one /8; 1..254: 14 prefixes */
+	CHECK_EQ(run(1, 0, 255, &c), 0);
+	CHECK_EQ(c.n, 1);
+	CHECK_EQ(c.p[0].bits, 0);
+	CHECK_EQ(run(1, 7, 7, &c), 0);
+	CHECK_EQ(c.n, 1);
+	CHECK_EQ(c.p[0].bits, 8);
+	CHECK_EQ((unsigned int)c.p[0].start, 7);
+	CHECK_EQ(run(1, 1, 254, &c), 0);
+	CHECK_EQ(c.n, 14);
+	CHECK_EQ(run(1, 16, 31, &c), 0);
+	CHECK_EQ(c.n, 1);
+	CHECK_EQ(c.p[0].bits, 4);
+}
+
+/* xorshift: deterministic pseudo-random numbers */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+/* random bounds, often near powers of two where splits happen */
+static u128 rnd_val(unsigned int len)
+{
+	u128 x = ((u128)rnd() << 64) | rnd();
+	unsigned int bits = len * 8, k;
+
+	switch (rnd() % 4) {
+	case 0:		/* 2^k + small */
+		k = (unsigned int)(rnd() % bits);
+		x = ((u128)1 << k) + (rnd() % 5) - 2;
+		break;
+	case 1:		/* 2^k - 1 aligned tail */
+		k = (unsigned int)(rnd() % bits);
+		x |= ones(k);
+		break;
+	}
+	return x & ones(bits);
+}
+
+UNIT_TEST(setmap_prefixes_2byte_random)
+{
+	static uint8_t mark[65536];
+	static struct collect c;
+	unsigned int lo, hi, v;
+	int iter;
+	size_t i;
+
+	for (iter = 0; iter < 400; iter++) {
+		u128 a = rnd_val(2), b = rnd_val(2);
+
+		lo = (unsigned int)(a < b ? a : b);
+		hi = (unsigned int)(a < b ? b : a);
+		if (iter == 0) {
+			lo = 0;
+			hi = 65535;
+		} else if (iter == 1) {
+			lo = 1;
+			hi = 65534;
+		} else if (iter == 2) {
+			lo = hi;
+		}
+		memset(mark, 0, sizeof(mark));
+		CHECK_EQ(run(2, lo, hi, &c), 0);
+		CHECK(!c.bad);
+		for (i = 0; i < c.n; i++) {
+			for (v = (unsigned int)c.p[i].start;
+			     v <= (unsigned int)c.p[i].last; v++) {
+				CHECK(v >= lo && v <= hi);
+				CHECK(!mark[v]);
+				mark[v] = 1;
+			}
+		}
+		for (v = 0; v < 65536; v++)
+			CHECK_EQ(mark[v], v >= lo && v <= hi);
+		CHECK_EQ(c.n, classic_count(lo, hi, 0, 16));
+		if (iter == 0)
+			CHECK(c.n == 1 && c.p[0].bits == 0);
+		if (iter == 1)
+			CHECK_EQ(c.n, 30);
+		if (iter == 2)
+			CHECK(c.n == 1 && c.p[0].bits == 16);
+	}
+}
+
+UNIT_TEST(setmap_prefixes_4byte_random)
+{
+	int iter;
+
+	CHECK(tiles(4, 0, 0xffffffff));
+	CHECK(tiles(4, 1, 0xffffffff));
+	CHECK(tiles(4, 0, 0xfffffffe));
+	CHECK(tiles(4, 0x0a000000, 0x0affffff));
+	CHECK(tiles(4, 0xc0a8010a, 0xc0a80114));
+	for (iter = 0; iter < 2000; iter++) {
+		u128 a = rnd_val(4), b = rnd_val(4);
+
+		CHECK(tiles(4, a < b ? a : b, a < b ? b : a));
+	}
+}
+
+UNIT_TEST(setmap_prefixes_16byte)
+{
+	static struct collect c;
+	u128 max = ~(u128)0;
+	int iter;
+
+	/* the whole key space: exactly one prefix of length 0 */
+	CHECK_EQ(run(16, 0, max, &c), 0);
+	CHECK(!c.bad);
+	CHECK_EQ(c.n, 1);
+	CHECK_EQ(c.p[0].bits, 0);
+	CHECK(c.p[0].start == 0);
+
+	/* a single address: one /128 */
+	CHECK_EQ(run(16, max, max, &c), 0);
+	CHECK(c.n == 1 && c.p[0].bits == 128 && c.p[0].start == max);
+	CHECK_EQ(run(16, 0, 0, &c), 0);
+	CHECK(c.n == 1 && c.p[0].bits == 128);
+
+	/* one off either end: 128 prefixes */
+	CHECK(tiles(16, 1, max));
+	CHECK_EQ(run(16, 1, max, &c), 0);
+	CHECK_EQ(c.n, 128);
+	CHECK_EQ(run(16, 0, max - 1, &c), 0);
+	CHECK_EQ(c.n, 128);
+	CHECK(tiles(16, 0, max - 1));
+	CHECK(tiles(16, (u128)1 << 127, max));
+	CHECK(tiles(16, 0, ((u128)1 << 127) - 1));
+	CHECK(tiles(16, ((u128)1 << 127) - 1, (u128)1 << 127));
+	for (iter = 0; iter < 2000; iter++) {
+		u128 a = rnd_val(16), b = rnd_val(16);
+
+		CHECK(tiles(16, a < b ? a : b, a < b ? b : a));
+	}
+	/* other key lengths the sets use: 1..16 bytes, full range */
+	for (iter = 1; iter <= 16; iter++) {
+		CHECK_EQ(run((unsigned int)iter, 0, ones(iter * 8), &c), 0);
+		CHECK(c.n == 1 && c.p[0].bits == 0);
+	}
+}
+
+UNIT_TEST(setmap_prefixes_errors)
+{
+	static struct collect c;
+	uint8_t lo[17] = { 0 }, hi[17] = { 0 };
+
+	CHECK_EQ(run(1, 5, 4, &c), -EINVAL);
+	CHECK_EQ(c.n, 0);
+	CHECK_EQ(run(2, 0x100, 0xff, &c), -EINVAL);
+	CHECK_EQ(run(4, 0x80000000, 0x7fffffff, &c), -EINVAL);
+	CHECK_EQ(run(16, ~(u128)0, ~(u128)0 - 1, &c), -EINVAL);
+	CHECK_EQ(c.n, 0);
+
+	/* key lengths out of range */
+	memset(hi, 0xff, sizeof(hi));
+	memset(&c, 0, sizeof(c));
+	c.fail_at = -1;
+	c.len = 17;
+	CHECK_EQ(setmap_range_prefixes(lo, hi, 0, collect_fn, &c), -EINVAL);
+	CHECK_EQ(setmap_range_prefixes(lo, hi, 17, collect_fn, &c), -EINVAL);
+	CHECK_EQ(c.n, 0);
+
+	/* the callback's error stops the walk and is returned */
+	memset(&c, 0, sizeof(c));
+	c.len = 1;
+	c.fail_at = 2;
+	lo[0] = 1;
+	hi[0] = 254;
+	CHECK_EQ(setmap_range_prefixes(lo, hi, 1, collect_fn, &c), -EIO);
+	CHECK_EQ(c.n, 2);
+}
