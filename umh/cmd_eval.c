@@ -112,10 +112,14 @@ static json_t *packet_result(const struct nftj_prog *jp,
 	json_t *o, *counted = json_array();
 	uint32_t id;
 
-	for (id = 0; id < p->nrule_ids; id++)
-		if (tr_counter(st, false, id)->packets !=
-		    tr_counter(st, true, id)->packets)
+	/* once per count: a chain entered twice counts its rules twice */
+	for (id = 0; id < p->nrule_ids; id++) {
+		uint64_t k = tr_counter(st, false, id)->packets -
+			     tr_counter(st, true, id)->packets;
+
+		while (k--)
 			json_array_append_new(counted, report_rule_ref(jp, id));
+	}
 	o = json_pack("{s:I, s:s, s:o}", "index", (json_int_t)idx,
 		      "verdict", verdict_str(ret), "counted", counted);
 	if (!NFTJ_RET_IS_RESUME(ret) && decided < p->nrule_ids)

@@ -1,0 +1,126 @@
+"""The comparison between the kernel and nft-jit, free of any I/O so the
+self-test can feed it deliberately wrong answers.
+
+Per packet that nft-jit did not resume: the verdicts must be equal.
+
+Counters: if no packet resumed, every counter nft-jit reports must equal
+the kernel's (packets and bytes).  With resumed packets the interpreter
+also ran rules after the resume point, so the totals legitimately
+differ; then, if the caller ran the packets nft-jit did not resume a
+second time through both a fresh kernel table and nft-jit (subset), the
+counters of that second run are compared instead.  Without it only
+verdicts are compared.
+
+nft-jit's own answer should be consistent: its per-packet "counted"
+lists should add up to its "counters" (checked when every packet has
+one).  Where they do not, that is a warning, not a failure: the contract
+compares verdicts and counters.
+"""
+
+from collections import namedtuple
+
+Mismatch = namedtuple("Mismatch", "kind index kernel jit rule")
+
+
+class Result:
+    def __init__(self):
+        self.packets = 0
+        self.resumed = 0
+        self.compared = 0            # packets whose verdicts were compared
+        self.counters_compared = None   # None, "all" or "subset"
+        self.counters = 0            # counters compared
+        self.mismatches = []
+        self.warnings = []           # nft-jit inconsistent with itself
+
+    @property
+    def ok(self):
+        return not self.mismatches
+
+
+def sum_counters(evals):
+    """Add up the "counters" lists of several eval outputs."""
+    total = {}
+    for ev in evals:
+        for c in ev["counters"]:
+            key = (c["chain"], c["handle"])
+            p, b = total.get(key, (0, 0))
+            total[key] = (p + c["packets"], b + c["bytes"])
+    return total
+
+
+def counted_totals(jit_packets, lengths):
+    """{(chain, handle): (packets, bytes)} from the "counted" lists."""
+    total = {}
+    for jp, n in zip(jit_packets, lengths):
+        for c in jp.get("counted") or []:
+            key = (c.get("chain"), c.get("handle"))
+            p, b = total.get(key, (0, 0))
+            total[key] = (p + 1, b + n)
+    return total
+
+
+def not_resumed(jit_packets):
+    """Indexes of the packets nft-jit decided itself."""
+    return [i for i, jp in enumerate(jit_packets)
+            if jp["verdict"] != "resume"]
+
+
+def _compare_counters(res, keys, kernel, jit, kind):
+    for key in sorted(keys):
+        res.counters += 1
+        want = kernel.get(key)
+        got = jit.get(key, (0, 0))
+        if want != got:
+            res.mismatches.append(Mismatch(kind, None, want, got,
+                                           {"chain": key[0],
+                                            "handle": key[1]}))
+
+
+def compare(kernel_verdicts, jit_packets, kernel_counters, jit_counters,
+            lengths=None, subset=None):
+    """Compare one ruleset's results; returns a Result.
+
+    kernel_verdicts  ["accept"|"drop", ...] by packet index
+    jit_packets      eval "packets" entries by the same index
+    kernel_counters  {(chain, handle): (packets, bytes)}
+    jit_counters     {(chain, handle): (packets, bytes)}
+    lengths          packet lengths by index: enables the consistency
+                     check of nft-jit's "counted" lists
+    subset           (kernel counters, nft-jit counters) of a second run
+                     of only the packets nft-jit did not resume, both
+                     sides starting from zero
+    """
+    res = Result()
+    if len(kernel_verdicts) != len(jit_packets):
+        raise ValueError("%d kernel verdicts, %d nft-jit results" % (
+            len(kernel_verdicts), len(jit_packets)))
+    res.packets = len(kernel_verdicts)
+    for i, (kv, jp) in enumerate(zip(kernel_verdicts, jit_packets)):
+        jv = jp["verdict"]
+        if jv == "resume":
+            res.resumed += 1
+            continue
+        res.compared += 1
+        if kv != jv:
+            res.mismatches.append(Mismatch("verdict", i, kv, jv,
+                                           jp.get("rule")))
+    if lengths is not None and not all("counted" in jp
+                                       for jp in jit_packets):
+        lengths = None               # no per-packet counts to check
+    if lengths is not None:
+        counted = counted_totals(jit_packets, lengths)
+        for key in sorted(set(counted) | set(jit_counters)):
+            if counted.get(key, (0, 0)) != jit_counters.get(key, (0, 0)):
+                res.warnings.append(Mismatch(
+                    "consistency", None, counted.get(key),
+                    jit_counters.get(key),
+                    {"chain": key[0], "handle": key[1]}))
+
+    if not res.resumed:
+        res.counters_compared = "all"
+        _compare_counters(res, jit_counters, kernel_counters, jit_counters,
+                          "counter")
+    elif subset is not None:
+        res.counters_compared = "subset"
+        _compare_counters(res, subset[1], subset[0], subset[1], "subset")
+    return res
