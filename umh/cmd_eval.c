@@ -202,14 +202,20 @@ static int packet_nfproto(const struct nftj_prog *jp, const struct pkt *pk,
 
 	if (jp->imr.family != NFPROTO_INET) {
 		*nfproto = jp->imr.family;
-		return 0;
-	}
-	if (v == 4 || v == 6) {
+	} else if (v == 4 || v == 6) {
 		*nfproto = v == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
-		return 0;
+	} else {
+		errmsg("packet %zu: IP version %u: neither IPv4 nor IPv6",
+		       idx, v);
+		return -EINVAL;
 	}
-	errmsg("packet %zu: IP version %u: neither IPv4 nor IPv6", idx, v);
-	return -EINVAL;
+	/* no hook sees less; BPF_PROG_TEST_RUN refuses it too */
+	if (pk->len < (*nfproto == NFPROTO_IPV6 ? 40U : 20U)) {
+		errmsg("packet %zu: %zu bytes, shorter than an %s header", idx,
+		       pk->len, *nfproto == NFPROTO_IPV6 ? "IPv6" : "IPv4");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int run(struct eval_opts *o, struct pkt_list *pl)
