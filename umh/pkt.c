@@ -99,7 +99,10 @@ int pkt_add_pcap(struct pkt_list *l, const char *path, char *err,
 
 	pc = pcap_open_offline(path, ebuf);
 	if (!pc) {
-		snprintf(err, errlen, "%s", ebuf);
+		if (strncmp(ebuf, path, strlen(path)))
+			snprintf(err, errlen, "%s: %s", path, ebuf);
+		else
+			snprintf(err, errlen, "%s", ebuf);
 		return -EINVAL;
 	}
 	dlt = pcap_datalink(pc);
