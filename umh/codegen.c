@@ -46,6 +46,14 @@
 #define FP_SCRATCH	(-96)
 
 #define SKB(f)		((int16_t)offsetof(struct __sk_buff, f))
+
+/*
+ * Largest transport offset the program handles itself: IPv4 gives at
+ * most 60, the unrolled IPv6 walk 40 + 8 * 2048; the kernel runner's
+ * value is checked in the prologue.  Masking with it bounds packet
+ * offsets for the verifier without a branch.
+ */
+#define THOFF_MAX	0x7fff
 #define SKB_CB(i)	((int16_t)(offsetof(struct __sk_buff, cb) + 4 * (i)))
 
 struct cg {
@@ -62,6 +70,8 @@ struct cg {
 				 */
 	const struct cg_plan *plan;
 	size_t seg;
+	/* tests already passed on the current rule's main line */
+	bool l4_ok, nofrag_ok;
 	unsigned int *chain_cost;	/* planning: per chain, 0 unknown */
 };
 
@@ -249,14 +259,18 @@ static void eval_payload(struct cg *c, const struct imr_expr *e, int fail)
 			E(c, I_ALU64_IMM(BPF_ADD, R3, off));
 		break;
 	case IMR_BASE_TH:
-		test_flag(c, NFTJ_PKTINFO_L4, true, fail);
-		if (!e->payload.fast)
+		if (!c->l4_ok)
+			test_flag(c, NFTJ_PKTINFO_L4, true, fail);
+		c->l4_ok = true;
+		if (!e->payload.fast && !c->nofrag_ok) {
 			test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
+			c->nofrag_ok = true;
+		}
+		/* thoff <= THOFF_MAX (pktinfo): the verifier sees it bounded */
 		E(c, I_MOV64_REG(R4, R_PKT));
-		E(c, I_ALU64_IMM(BPF_AND, R4, 0xffff));
+		E(c, I_ALU64_IMM(BPF_AND, R4, THOFF_MAX));
 		if (off)
 			E(c, I_ALU64_IMM(BPF_ADD, R4, off));
-		J(c, BPF_JGT, R4, 0x7fff, slow);
 		E(c, I_MOV64_REG(R3, R_NH));
 		E(c, I_ALU64_REG(BPF_ADD, R3, R4));
 		break;
@@ -335,7 +349,9 @@ static void eval_meta(struct cg *c, const struct imr_expr *e, int fail)
 		E(c, I_ALU32_IMM(BPF_AND, R1, 0xff));
 		break;
 	case IMR_META_L4PROTO:
-		test_flag(c, NFTJ_PKTINFO_L4, true, fail);
+		if (!c->l4_ok)
+			test_flag(c, NFTJ_PKTINFO_L4, true, fail);
+		c->l4_ok = true;
 		E(c, I_MOV64_REG(R1, R_PKT));
 		E(c, I_ALU32_IMM(BPF_RSH, R1, 16));
 		E(c, I_ALU32_IMM(BPF_AND, R1, 0xff));
@@ -481,10 +497,11 @@ static uint64_t be_num(const uint8_t *v, int len)
 	return x;
 }
 
+static void mask_len(struct cg *c, int reg, int len, int vlen);
+
 static void to_be_num(struct cg *c, int reg, int len, int vlen)
 {
-	if (vlen > len && len < 8)	/* drop bytes beyond the compared */
-		alu_const(c, BPF_AND, reg, (1ULL << (8 * len)) - 1, len);
+	mask_len(c, reg, len, vlen);	/* drop bytes beyond the compared */
 	E(c, I_BSWAP(reg, 64));
 	if (len < 8)
 		E(c, I_ALU64_IMM(BPF_RSH, reg, 64 - 8 * len));
@@ -507,20 +524,21 @@ static const uint8_t jop_of[] = {
 };
 
 /*
- * Jump to `yes` if (value op k), else fall through.  The value was
- * converted by to_be_num(): R1 holds bytes 0..7, R2 bytes 8..15.
+ * Jump to `yes` if (value op k), else fall through.  R1 holds bytes
+ * 0..7, R2 bytes 8..15: converted by to_be_num() for ordered compares,
+ * in memory order (mem) for == and != only.
  */
 static void cond_jump(struct cg *c, enum imr_cmp_op op, const uint8_t *k,
-		      int len, int yes)
+		      int len, bool mem, int yes)
 {
 	int lo = len > 8 ? 8 : len, skip;
-	uint64_t k1 = be_num(k, lo), k2;
+	uint64_t k1 = mem ? le64(k, lo) : be_num(k, lo), k2;
 
 	if (len <= 8) {
 		jcmp(c, jop_of[op], R1, k1, yes);
 		return;
 	}
-	k2 = be_num(k + 8, len - 8);
+	k2 = mem ? le64(k + 8, len - 8) : be_num(k + 8, len - 8);
 	skip = L(c);
 	switch (op) {
 	case IMR_EQ:
@@ -552,26 +570,42 @@ static enum imr_cmp_op negate(enum imr_cmp_op op)
 	return n[op];
 }
 
+/* keep the compared bytes of a value in memory order: clear the rest */
+static void mask_len(struct cg *c, int reg, int len, int vlen)
+{
+	if (vlen > len && len < 8)
+		alu_const(c, BPF_AND, reg, (1ULL << (8 * len)) - 1, len);
+}
+
 static void emit_relation(struct cg *c, const struct imr_stmt *s, int fail)
 {
 	int len = s->len, vlen = s->expr->len, ok;
+	int lo = len > 8 ? 8 : len, vlo = vlen > 8 ? 8 : vlen;
 
 	eval(c, s->expr, fail);
-	to_be_num(c, R1, len > 8 ? 8 : len, vlen > 8 ? 8 : vlen);
+	if (s->type == IMR_S_CMP && (s->op == IMR_EQ || s->op == IMR_NE)) {
+		/* equality needs no byte order: compare memory images */
+		mask_len(c, R1, lo, vlo);
+		if (len > 8)
+			mask_len(c, R2, len - 8, vlen - 8);
+		cond_jump(c, negate(s->op), s->val, len, true, fail);
+		return;
+	}
+	to_be_num(c, R1, lo, vlo);
 	if (len > 8)
 		to_be_num(c, R2, len - 8, vlen - 8);
 	if (s->type == IMR_S_CMP) {
-		cond_jump(c, negate(s->op), s->val, len, fail);
+		cond_jump(c, negate(s->op), s->val, len, false, fail);
 		return;
 	}
 	if (s->op == IMR_EQ) {		/* lo <= v <= hi */
-		cond_jump(c, IMR_LT, s->val, len, fail);
-		cond_jump(c, IMR_GT, s->hi, len, fail);
+		cond_jump(c, IMR_LT, s->val, len, false, fail);
+		cond_jump(c, IMR_GT, s->hi, len, false, fail);
 		return;
 	}
 	ok = L(c);
-	cond_jump(c, IMR_LT, s->val, len, ok);
-	cond_jump(c, IMR_GT, s->hi, len, ok);
+	cond_jump(c, IMR_LT, s->val, len, false, ok);
+	cond_jump(c, IMR_GT, s->hi, len, false, ok);
 	JA(c, fail);
 	BIND(c, ok);
 }
@@ -708,6 +742,8 @@ static void emit_rule(struct cg *c, const struct imr_rule *r)
 
 	c->rule_id = r->id;
 	c->b->cur_src = r->id + 1;
+	c->l4_ok = false;
+	c->nofrag_ok = false;
 	for (i = 0; i < r->nstmts; i++) {
 		const struct imr_stmt *s = &r->stmts[i];
 
@@ -895,6 +931,9 @@ static void emit_pktinfo(struct cg *c)
 		E(c, I_ALU64_IMM(BPF_AND, R1, NFTJ_F_PKTINFO << 16));
 		J(c, BPF_JEQ, R1, 0, c->resume0);
 		E(c, I_LDX(BPF_W, R_PKT, R_CTX, SKB_CB(NFTJ_CB_PKTINFO)));
+		E(c, I_MOV64_REG(R1, R_PKT));
+		E(c, I_ALU64_IMM(BPF_AND, R1, 0xffff));
+		J(c, BPF_JGT, R1, THOFF_MAX, c->resume0);
 		JA(c, done);
 	} else if (c->p->family == NFPROTO_IPV4) {
 		pktinfo_ipv4(c, false, unspec, done);
