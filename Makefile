@@ -56,7 +56,31 @@ deps:
 install: all
 	install -D -m 0755 umh/nft-jit $(DESTDIR)$(PREFIX)/sbin/nft-jit
 
+# The kernel part (tools/kbuild/README.md): nf_tables.ko and the modules
+# that must be rebuilt with it, for Debian's 6.1 kernel, in build/kmod/.
+# NFTJ_KMOD_EXTRA="nft_ct nft_chain_nat" (default) or "deps" picks them.
+kmod:
+	tools/kbuild/build
+
+kmod-clean:
+	tools/kbuild/build clean
+
+.PHONY: kmod kmod-clean
+
+# The QEMU harness (tools/vm/README.md): Debian's 6.1 kernel with the
+# host's / as its root. `make vm-run CMD='...'` runs CMD there (exit status
+# passed through; VM_OPTS='--modules DIR -v ...' for tools/vm/run);
+# `make vm-shell` is an interactive root shell in the VM.
+CMD		:= uname -a; nft --version
+VM_OPTS		:=
+
+vm-run:
+	tools/vm/run $(VM_OPTS) -- sh -c '$(subst ','\'',$(CMD))'
+
+vm-shell:
+	tools/vm/run --timeout 3600 $(VM_OPTS) -i
+
 clean:
 	rm -f umh/*.o umh/*.a umh/nft-jit tests/unit/*.o tests/unit/unit-tests
 
-.PHONY: all check unit diff demo deps install clean
+.PHONY: all check unit diff demo deps install clean vm-run vm-shell
