@@ -22,6 +22,9 @@
  *                                 (0-based position in the base chain)
  *                                 without side effects of rule k: the
  *                                 interpreter continues from that rule
+ *                                 k = number of rules: the policy
+ *                                 (kernel target: the interpreter
+ *                                 applies it and counts it)
  *   anything else                 unexpected: the runner interprets the
  *                                 whole chain and counts a fallback
  */
@@ -91,5 +94,97 @@ struct nftj_test_meta {
 };
 
 #define NFTJ_RULE_POLICY	0xffffffffU
+
+/*
+ * Services (kernel target): the module nf_tables registers one kfunc for
+ * BPF_PROG_TYPE_SCHED_CLS programs, valid only while the runner runs the
+ * program attached to a chain:
+ *
+ *   int nftj_svc_eval(struct __sk_buff *skb, __u32 svc,
+ *                     __u32 *regs, __u32 regs__sz);
+ *
+ * It evaluates service svc: the nf_tables expression the attach request
+ * named at position svc of NFTJ_A_SERVICES (chain, rule handle, position
+ * of the expression in the rule), as the interpreter does, on the live
+ * objects: set and map lookups see the current elements, counters are the
+ * rule's own, ct and meta read the packet's state.  regs is the
+ * interpreter's register file (struct nft_regs, NFTJ_REGS_SIZE bytes):
+ * 32-bit words, word 4 * r for NFT_REG_r (r = 1..4) and word
+ * 4 + (r - NFT_REG32_00) for NFT_REG32_r.  Words 0..3 (the verdict
+ * register) are ignored on input and zeroed on output.  Only expressions
+ * of the types counter, lookup, ct (get) and meta (get) can be services.
+ *
+ * Return value: the verdict code the expression left, NFT_CONTINUE when
+ * it completed, NFT_BREAK when the rule does not match, a verdict (verdict
+ * maps), or NFTJ_SVC_ERROR when called outside a run, with a bad index or
+ * a bad size.
+ */
+#define NFTJ_REGS_SIZE		80
+#define NFTJ_SVC_ERROR		(-128)
+#define NFTJ_SVC_KFUNC		"nftj_svc_eval"
+
+/*
+ * Control interface: generic netlink family NFTJ_GENL_NAME.  All commands
+ * need CAP_NET_ADMIN in the user namespace of the network namespace; the
+ * state is per network namespace.
+ *
+ * NFTJ_CMD_ATTACH   FAMILY, TABLE, CHAIN, GENID, PROG_FD [, SERVICES]
+ *     Run the program for base chain CHAIN, compiled from ruleset
+ *     generation GENID (NFTA_GEN_ID of the dump it was compiled from).
+ *     Replaces an attached program.  Errors: ESTALE (GENID is not the
+ *     current generation: dump again and recompile), ENOENT (no such
+ *     table or chain), EOPNOTSUPP (not a base chain of family ip, ip6 or
+ *     inet), EINVAL (not a SCHED_CLS program, bad service), EBUSY.
+ * NFTJ_CMD_DETACH   FAMILY, TABLE, CHAIN
+ * NFTJ_CMD_GET      FAMILY, TABLE, CHAIN; or a dump of every attachment:
+ *     FAMILY, TABLE, CHAIN, GENID, PROG_ID, NRULES, NCHAINS, NSERVICES,
+ *     RUNS, RESUMES, FALLBACKS.  Also the namespace's DETACHES (programs
+ *     detached by commits) in every message.
+ */
+#define NFTJ_GENL_NAME		"nft_jit"
+#define NFTJ_GENL_VERSION	1
+
+enum nftj_cmd {
+	NFTJ_CMD_UNSPEC,
+	NFTJ_CMD_ATTACH,
+	NFTJ_CMD_DETACH,
+	NFTJ_CMD_GET,
+	__NFTJ_CMD_MAX,
+};
+#define NFTJ_CMD_MAX		(__NFTJ_CMD_MAX - 1)
+
+enum nftj_attr {
+	NFTJ_A_UNSPEC,
+	NFTJ_A_FAMILY,		/* u32: NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_INET */
+	NFTJ_A_TABLE,		/* string */
+	NFTJ_A_CHAIN,		/* string */
+	NFTJ_A_GENID,		/* u32 */
+	NFTJ_A_PROG_FD,		/* u32 */
+	NFTJ_A_SERVICES,	/* nest of NFTJ_A_SERVICE */
+	NFTJ_A_PROG_ID,		/* u32 */
+	NFTJ_A_NRULES,		/* u32: rules of the base chain */
+	NFTJ_A_NCHAINS,		/* u32: chains the program covers, 0: table */
+	NFTJ_A_NSERVICES,	/* u32 */
+	NFTJ_A_RUNS,		/* u64 */
+	NFTJ_A_RESUMES,		/* u64 */
+	NFTJ_A_FALLBACKS,	/* u64 */
+	NFTJ_A_DETACHES,	/* u64 */
+	NFTJ_A_PAD,
+	__NFTJ_A_MAX,
+};
+#define NFTJ_A_MAX		(__NFTJ_A_MAX - 1)
+
+enum nftj_svc_attr {
+	NFTJ_SVC_A_UNSPEC,
+	NFTJ_SVC_A_CHAIN,	/* string: chain of the rule */
+	NFTJ_SVC_A_HANDLE,	/* u64: rule handle */
+	NFTJ_SVC_A_INDEX,	/* u32: position of the expression in the rule */
+	__NFTJ_SVC_A_MAX,
+};
+#define NFTJ_SVC_A_MAX		(__NFTJ_SVC_A_MAX - 1)
+
+/* NFTJ_A_SERVICES holds one NFTJ_A_SERVICE nest per service, in order */
+#define NFTJ_A_SERVICE		1
+#define NFTJ_MAX_SERVICES	65536
 
 #endif /* _UAPI_NF_TABLES_JIT_H */
