@@ -151,6 +151,7 @@ enum nftj_cmd {
 	NFTJ_CMD_GET,
 	__NFTJ_CMD_MAX,
 };
+
 #define NFTJ_CMD_MAX		(__NFTJ_CMD_MAX - 1)
 
 enum nftj_attr {
@@ -172,6 +173,7 @@ enum nftj_attr {
 	NFTJ_A_PAD,
 	__NFTJ_A_MAX,
 };
+
 #define NFTJ_A_MAX		(__NFTJ_A_MAX - 1)
 
 enum nftj_svc_attr {
@@ -181,6 +183,7 @@ enum nftj_svc_attr {
 	NFTJ_SVC_A_INDEX,	/* u32: position of the expression in the rule */
 	__NFTJ_SVC_A_MAX,
 };
+
 #define NFTJ_SVC_A_MAX		(__NFTJ_SVC_A_MAX - 1)
 
 /* NFTJ_A_SERVICES holds one NFTJ_A_SERVICE nest per service, in order */
