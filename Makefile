@@ -80,7 +80,16 @@ vm-run:
 vm-shell:
 	tools/vm/run --timeout 3600 $(VM_OPTS) -i
 
+# Build umh/nft-jit and the patched modules, boot the VM with them and run
+# the nft_jit kselftests, or TEST='command' (tools/vm-test).
+TEST		:=
+
+vm-test:
+	tools/vm-test $(if $(TEST),-- sh -c '$(subst ','\'',$(TEST))')
+
+kselftest: vm-test
+
 clean:
 	rm -f umh/*.o umh/*.a umh/nft-jit tests/unit/*.o tests/unit/unit-tests
 
-.PHONY: all check unit diff demo deps install clean vm-run vm-shell
+.PHONY: all check unit diff demo deps install clean vm-run vm-shell vm-test kselftest

@@ -1,0 +1,237 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared by the nft_jit selftests: kselftest exit codes, one network
+# namespace pair per test joined by veth, the nft-jit helper, the kernel
+# part's state, and probes whose verdicts are compared.
+#
+#   ns1 (10.0.1.1, 10.0.2.1, dead:1::1) --veth-- ns2 (10.0.1.2, 10.0.1.200,
+#                                                      dead:1::2)
+#
+# Rulesets under test sit on ns1's output hook: a dropped packet makes
+# sendto()/connect() fail with EPERM there, so every probe has a verdict.
+
+ksft_pass=0
+ksft_fail=1
+ksft_skip=4
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../../../../../.." && pwd)
+NFT_JIT=${NFT_JIT:-$top/umh/nft-jit}
+PROBE="python3 $here/probe.py"
+
+rnd=$(mktemp -u XXXXXXXX)
+ns1="nftj1-$rnd"
+ns2="nftj2-$rnd"
+TMP=$(mktemp -d)
+failures=0
+checks=0
+
+cleanup() {
+	ip netns del "$ns1" 2>/dev/null
+	ip netns del "$ns2" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+skip() {
+	echo "SKIP: $*"
+	exit $ksft_skip
+}
+
+# ok/bad: record one check
+ok() {
+	checks=$((checks + 1))
+	echo "PASS: $*"
+}
+
+bad() {
+	checks=$((checks + 1))
+	failures=$((failures + 1))
+	echo "FAIL: $*"
+}
+
+# expect DESCRIPTION CMD...: CMD must succeed
+expect() {
+	local what=$1
+	shift
+	if "$@" >"$TMP/out" 2>&1; then
+		ok "$what"
+	else
+		bad "$what: $(head -c 600 "$TMP/out")"
+	fi
+}
+
+# expect_fail DESCRIPTION PATTERN CMD...: CMD must fail, printing PATTERN
+expect_fail() {
+	local what=$1 pat=$2
+	shift 2
+	if "$@" >"$TMP/out" 2>&1; then
+		bad "$what: succeeded: $(head -c 300 "$TMP/out")"
+	elif grep -qE "$pat" "$TMP/out"; then
+		ok "$what"
+	else
+		bad "$what: no /$pat/ in: $(head -c 300 "$TMP/out")"
+	fi
+}
+
+finish() {
+	if [ "$checks" -eq 0 ]; then
+		echo "FAIL: no checks ran"
+		exit $ksft_fail
+	fi
+	echo "$((checks - failures)) of $checks checks passed"
+	[ "$failures" -eq 0 ] && exit $ksft_pass
+	exit $ksft_fail
+}
+
+require() {
+	[ "$(id -u)" -eq 0 ] || skip "must run as root"
+	command -v nft >/dev/null || skip "nft not installed"
+	command -v ip >/dev/null || skip "ip (iproute2) not installed"
+	command -v python3 >/dev/null || skip "python3 not installed"
+	[ -x "$NFT_JIT" ] || skip "$NFT_JIT not built (make)"
+	modprobe -q nf_tables 2>/dev/null
+	modprobe -q veth 2>/dev/null
+	[ -d /sys/module/nf_tables ] || skip "nf_tables not loaded"
+	jit_kernel_part ||
+		skip "kernel part not loaded (nf_tables without nft_jit genetlink family)"
+}
+
+# the kernel part is there: the generic netlink family exists
+jit_kernel_part() {
+	grep -q . /sys/kernel/btf/nf_tables 2>/dev/null &&
+		$NFT_JIT kstatus >/dev/null 2>&1
+}
+
+setup_ns() {
+	ip netns add "$ns1" || return 1
+	ip netns add "$ns2" || return 1
+	ip -n "$ns1" link add veth0 type veth peer name veth0 netns "$ns2" ||
+		return 1
+	ip -n "$ns1" addr add 10.0.1.1/24 dev veth0
+	ip -n "$ns1" addr add 10.0.2.1/24 dev veth0
+	ip -n "$ns1" -6 addr add dead:1::1/64 dev veth0 nodad
+	ip -n "$ns2" addr add 10.0.1.2/24 dev veth0
+	ip -n "$ns2" addr add 10.0.1.200/24 dev veth0
+	ip -n "$ns2" -6 addr add dead:1::2/64 dev veth0 nodad
+	ip -n "$ns1" link set lo up
+	ip -n "$ns2" link set lo up
+	ip -n "$ns1" link set veth0 up
+	ip -n "$ns2" link set veth0 up
+	# neighbours up front: no ARP/ND traffic through the hooks under test
+	ip -n "$ns1" neigh add 10.0.1.2 lladdr "$(mac "$ns2")" dev veth0
+	ip -n "$ns1" neigh add 10.0.1.200 lladdr "$(mac "$ns2")" dev veth0
+	ip -n "$ns1" -6 neigh add dead:1::2 lladdr "$(mac "$ns2")" dev veth0
+	ip -n "$ns2" neigh add 10.0.1.1 lladdr "$(mac "$ns1")" dev veth0
+	ip -n "$ns2" neigh add 10.0.2.1 lladdr "$(mac "$ns1")" dev veth0
+	ip -n "$ns2" -6 neigh add dead:1::1 lladdr "$(mac "$ns1")" dev veth0
+}
+
+mac() {
+	ip -n "$1" -o link show veth0 | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/'
+}
+
+nft1() {
+	ip netns exec "$ns1" nft "$@"
+}
+
+jit() {
+	ip netns exec "$ns1" "$NFT_JIT" "$@"
+}
+
+# jit_state FAMILY TABLE CHAIN KEY: a field of the chain's attachment from
+# `nft-jit kstatus -j`, empty when no program is attached
+jit_state() {
+	jit kstatus -j | python3 -c '
+import json, sys
+fam, table, chain, key = sys.argv[1:]
+doc = json.load(sys.stdin)
+for a in doc.get("attachments", []):
+    if a["family"] == fam and a["table"] == table and a["chain"] == chain:
+        print(a[key])
+' "$@"
+}
+
+jit_detaches() {
+	jit kstatus -j | python3 -c '
+import json, sys
+print(json.load(sys.stdin).get("detaches", 0))'
+}
+
+# counters: "handle packets bytes" of every rule with a counter, by
+# position (chain, index), from `nft -j list ruleset`
+counters() {
+	nft1 -j list ruleset | python3 -c '
+import json, sys
+pos = {}
+for o in json.load(sys.stdin)["nftables"]:
+    r = o.get("rule")
+    if not r:
+        continue
+    key = (r["family"], r["table"], r["chain"])
+    pos[key] = pos.get(key, -1) + 1
+    for e in r["expr"]:
+        if "counter" in e:
+            c = e["counter"]
+            print(r["family"], r["table"], r["chain"], pos[key],
+                  c["packets"], c["bytes"])
+'
+}
+
+# probes FILE: send the probes (see probe.py) from ns1, print verdicts
+probes() {
+	ip netns exec "$ns1" $PROBE "$1"
+}
+
+# attach_all: attach a program to every base chain of ns1's ruleset
+attach_all() {
+	local fam table chain rc=0
+	while read -r fam table chain; do
+		jit attach "$fam" "$table" "$chain" >"$TMP/attach.out" 2>&1 || {
+			echo "attach $fam $table $chain failed:"
+			cat "$TMP/attach.out"
+			rc=1
+		}
+	done < <(nft1 -j list chains | python3 -c '
+import json, sys
+for o in json.load(sys.stdin)["nftables"]:
+    c = o.get("chain")
+    if c and "hook" in c:
+        print(c["family"], c["table"], c["name"])')
+	return $rc
+}
+
+# same_as_interpreter NAME RULESET PROBES: the probes' verdicts and the
+# rules' counters with programs attached to every base chain equal those
+# of the interpreter alone (fresh ruleset each time)
+same_as_interpreter() {
+	local name=$1 rules=$2 probefile=$3
+
+	nft1 flush ruleset
+	nft1 -f "$rules" || { bad "$name: loading $rules"; return; }
+	probes "$probefile" >"$TMP/interp.out" || { bad "$name: probes"; return; }
+	counters >"$TMP/interp.cnt"
+
+	nft1 flush ruleset
+	nft1 -f "$rules" || { bad "$name: loading $rules"; return; }
+	if ! attach_all >"$TMP/att.log" 2>&1; then
+		bad "$name: attach: $(cat "$TMP/att.log")"
+		return
+	fi
+	probes "$probefile" >"$TMP/jit.out" || { bad "$name: probes"; return; }
+	counters >"$TMP/jit.cnt"
+
+	if cmp -s "$TMP/interp.out" "$TMP/jit.out"; then
+		ok "$name: verdicts ($(wc -l <"$TMP/jit.out") probes)"
+	else
+		bad "$name: verdicts differ (interpreter vs program):"
+		diff "$TMP/interp.out" "$TMP/jit.out" | head -20
+	fi
+	if [ -s "$TMP/interp.cnt" ] && cmp -s "$TMP/interp.cnt" "$TMP/jit.cnt"; then
+		ok "$name: counters ($(wc -l <"$TMP/jit.cnt") rules)"
+	else
+		bad "$name: counters differ (interpreter vs program):"
+		diff "$TMP/interp.cnt" "$TMP/jit.cnt" | head -20
+	fi
+}
