@@ -8,6 +8,12 @@
  * value written into it (or nothing), and relational expressions read
  * those values back.  Whatever has no faithful IMR form marks the rule
  * unsupported with a reason, so the interpreter handles it.
+ *
+ * With IMR_CAP_SERVICES (kernel target) some expressions stay the
+ * kernel's: the program writes their key into a register file laid out
+ * as struct nft_regs and asks the kernel to evaluate the expression
+ * itself.  The builder then also tracks that real register file: a
+ * service's output is a value only while nothing overwrote its words.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -32,9 +38,16 @@ struct bctx {
 	struct imr_prog *p;
 	const struct nftj_ruleset *rs;
 	struct imr_rule *rule;
+	int chain;			/* index of the rule's chain */
+	uint32_t pos;			/* position of the expression */
 	struct regfile rf;
 	size_t stmt_cap;
 	bool terminated;		/* a verdict ended the rule */
+	bool side_effect;		/* a counter (or a lookup updating
+					 * element counters) ran earlier */
+	int real[NREGW];		/* services: the service whose output
+					 * the program's register file holds
+					 * at this word, -1 if none */
 };
 
 static void unsupported(struct imr_rule *r, const char *fmt, ...)
@@ -158,6 +171,148 @@ static uint32_t roundup4(uint32_t n)
 	return (n + 3) & ~3U;
 }
 
+/* ---- services (IMR_CAP_SERVICES) -------------------------------------- */
+
+static bool has_services(const struct bctx *c)
+{
+	return c->p->caps & IMR_CAP_SERVICES;
+}
+
+/* a new service for expression x, the current one of the rule */
+static int svc_add(struct bctx *c, struct nftnl_expr *x,
+		   enum imr_svc_kind kind)
+{
+	struct imr_prog *p = c->p;
+	struct imr_svc *n, *v;
+	size_t len;
+
+	n = realloc(p->svcs, (p->nsvcs + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->svcs = n;
+	v = &n[p->nsvcs];
+	memset(v, 0, sizeof(*v));
+	v->chain = c->chain;
+	v->rule_id = c->rule->id;
+	v->handle = c->rule->handle;
+	v->pos = c->pos;
+	v->kind = kind;
+	v->key_word = -1;
+	v->out_word = -1;
+	snprintf(v->text, sizeof(v->text), "%s ",
+		 nftnl_expr_get_str(x, NFTNL_EXPR_NAME));
+	len = strlen(v->text);
+	/* a counter's dumped values are stale the moment they are read */
+	if (kind != IMR_SVC_COUNTER)
+		nftnl_expr_snprintf(v->text + len, sizeof(v->text) - len, x,
+				    NFTNL_OUTPUT_DEFAULT, 0);
+	len = strlen(v->text);
+	while (len && v->text[len - 1] == ' ')
+		v->text[--len] = '\0';
+	return (int)p->nsvcs++;
+}
+
+/* the program writes words [w, w + n) of its register file */
+static void real_write(struct bctx *c, int w, int n, int owner)
+{
+	int i;
+
+	for (i = w; i < w + n && i < NREGW; i++) {
+		if (c->real[i] >= 0 && c->real[i] != owner)
+			c->p->svcs[c->real[i]].clobbered = true;
+		c->real[i] = owner;
+	}
+}
+
+/*
+ * A value read by a statement: every service output in it must still be
+ * in the register file.  Marks the rule unsupported if one is not.
+ */
+static bool svc_valid(struct bctx *c, const struct imr_expr *e)
+{
+	unsigned int i;
+
+	if (!e)
+		return true;
+	if (e->type == IMR_E_SVC && c->p->svcs[e->svc.index].clobbered) {
+		unsupported(c->rule, "%s: its register is overwritten before the rule reads it",
+			    e->svc.name);
+		return false;
+	}
+	for (i = 0; i < e->ncomp; i++)
+		if (!svc_valid(c, e->comp[i]))
+			return false;
+	return svc_valid(c, e->child);
+}
+
+/* a component already where the key needs it is not written again */
+static bool key_in_place(const struct imr_expr *comp, int w)
+{
+	return comp->type == IMR_E_SVC && comp->svc.word == w;
+}
+
+/*
+ * Before a lookup service the program writes its key, component by
+ * component in order, at register word w (codegen's store_key()).
+ */
+static bool svc_key_store(struct bctx *c, struct imr_expr *key, int w)
+{
+	struct imr_expr *one[1] = { key };
+	struct imr_expr **comp = key->type == IMR_E_CONCAT ? key->comp : one;
+	unsigned int n = key->type == IMR_E_CONCAT ? key->ncomp : 1, i;
+
+	for (i = 0; i < n; i++) {
+		if (!svc_valid(c, comp[i]))
+			return false;
+		if (!key_in_place(comp[i], w))
+			real_write(c, w, comp[i]->len / 4, -1);
+		w += comp[i]->len / 4;
+	}
+	return true;
+}
+
+/* service svc leaves natlen bytes in register dreg: a value */
+static int svc_value(struct bctx *c, int svc, uint32_t dreg,
+		     uint32_t natlen, const char *name)
+{
+	int w = reg_word(dreg), n = (int)roundup4(natlen) / 4;
+	struct imr_expr *e;
+
+	if (w < 4 || w + n > NREGW) {
+		unsupported(c->rule, "bad destination register %u", dreg);
+		return 0;
+	}
+	e = imr_expr_new(IMR_E_SVC, (uint8_t)(n * 4));
+	if (!e)
+		return -ENOMEM;
+	e->svc.index = (uint32_t)svc;
+	e->svc.word = (uint8_t)w;
+	e->svc.natlen = (uint8_t)natlen;
+	snprintf(e->svc.name, sizeof(e->svc.name), "%s", name);
+	c->p->svcs[svc].out_word = (int8_t)w;
+	c->p->svcs[svc].out_len = (uint8_t)(n * 4);
+	real_write(c, w, n, svc);
+	return rf_store(c, dreg, e);
+}
+
+/* a service statement for expression x; returns the service or -errno */
+static int svc_stmt(struct bctx *c, struct nftnl_expr *x,
+		    enum imr_svc_kind kind, struct imr_stmt **out)
+{
+	struct imr_stmt *s;
+	int svc = svc_add(c, x, kind);
+
+	if (svc < 0)
+		return svc;
+	s = stmt_add(c, IMR_S_SERVICE);
+	if (!s)
+		return -ENOMEM;
+	s->svc = (uint32_t)svc;
+	if (out)
+		*out = s;
+	return svc;
+}
+
 static int do_payload(struct bctx *c, struct nftnl_expr *x)
 {
 	uint32_t base, off, len;
@@ -228,39 +383,161 @@ static const char *const meta_key_names[] = {
 	[NFT_META_SDIFNAME] = "sdifname",
 };
 
+/* bytes nft_meta_get_init() (Linux 6.1) stores for a key, 0 if unknown */
+static uint32_t meta_len(uint32_t key)
+{
+	switch (key) {
+	case NFT_META_PROTOCOL:
+	case NFT_META_IIFTYPE:
+	case NFT_META_OIFTYPE:
+		return 2;
+	case NFT_META_NFPROTO: case NFT_META_L4PROTO: case NFT_META_LEN:
+	case NFT_META_PRIORITY: case NFT_META_MARK: case NFT_META_IIF:
+	case NFT_META_OIF: case NFT_META_SDIF: case NFT_META_SKUID:
+	case NFT_META_SKGID: case NFT_META_RTCLASSID: case NFT_META_SECMARK:
+	case NFT_META_PKTTYPE: case NFT_META_CPU: case NFT_META_IIFGROUP:
+	case NFT_META_OIFGROUP: case NFT_META_CGROUP: case NFT_META_PRANDOM:
+	case NFT_META_TIME_HOUR:
+		return 4;
+	case NFT_META_IIFNAME: case NFT_META_OIFNAME: case NFT_META_IIFKIND:
+	case NFT_META_OIFKIND: case NFT_META_SDIFNAME:
+		return 16;	/* IFNAMSIZ */
+	case NFT_META_SECPATH:
+	case NFT_META_TIME_DAY:
+		return 1;
+	case NFT_META_TIME_NS:
+		return 8;
+	}
+	return 0;
+}
+
 static int do_meta(struct bctx *c, struct nftnl_expr *x)
 {
 	uint32_t key = nftnl_expr_get_u32(x, NFTNL_EXPR_META_KEY);
+	const size_t n = sizeof(meta_map) / sizeof(meta_map[0]);
 	struct imr_expr *e;
+	char name[24];
+	bool named;
 	size_t i;
+	int svc;
 
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_META_SREG)) {
 		unsupported(c->rule, "meta set");
 		return 0;
 	}
-	for (i = 0; i < sizeof(meta_map) / sizeof(meta_map[0]); i++)
+	for (i = 0; i < n; i++)
 		if (meta_map[i].key == key)
 			break;
-	if (i == sizeof(meta_map) / sizeof(meta_map[0])) {
-		if (key < sizeof(meta_key_names) / sizeof(meta_key_names[0]) &&
-		    meta_key_names[key])
+	if (i < n && (meta_map[i].meta == IMR_META_SKUID ||
+		      meta_map[i].meta == IMR_META_SKGID) &&
+	    !(c->p->caps & IMR_CAP_SOCKET) && !has_services(c)) {
+		unsupported(c->rule, "meta skuid/skgid on this target");
+		return 0;
+	}
+	if (i < n && (c->p->caps & IMR_CAP_SOCKET ||
+		      (meta_map[i].meta != IMR_META_SKUID &&
+		       meta_map[i].meta != IMR_META_SKGID))) {
+		/* every meta key the IMR knows writes one 32-bit word */
+		e = imr_expr_new(IMR_E_META, 4);
+		if (!e)
+			return -ENOMEM;
+		e->meta = meta_map[i].meta;
+		return rf_store(c, nftnl_expr_get_u32(x, NFTNL_EXPR_META_DREG),
+				e);
+	}
+	named = key < sizeof(meta_key_names) / sizeof(meta_key_names[0]) &&
+		meta_key_names[key];
+	if (i < n)
+		snprintf(name, sizeof(name), "meta.%s",
+			 imr_meta_name(meta_map[i].meta));
+	else if (named)
+		snprintf(name, sizeof(name), "meta.%s", meta_key_names[key]);
+	else
+		snprintf(name, sizeof(name), "meta.key%u", key);
+	if (!has_services(c) || !meta_len(key)) {
+		if (named)
 			unsupported(c->rule, "meta %s", meta_key_names[key]);
 		else
 			unsupported(c->rule, "meta key %u", key);
 		return 0;
 	}
-	if ((meta_map[i].meta == IMR_META_SKUID ||
-	     meta_map[i].meta == IMR_META_SKGID) &&
-	    !(c->p->caps & IMR_CAP_SOCKET)) {
-		unsupported(c->rule, "meta skuid/skgid on this target");
+	/* the kernel reads it for the program */
+	svc = svc_stmt(c, x, IMR_SVC_META, NULL);
+	if (svc < 0)
+		return svc;
+	return svc_value(c, svc, nftnl_expr_get_u32(x, NFTNL_EXPR_META_DREG),
+			 meta_len(key), name);
+}
+
+static const char *const ct_key_names[] = {
+	[NFT_CT_STATE] = "state", [NFT_CT_DIRECTION] = "direction",
+	[NFT_CT_STATUS] = "status", [NFT_CT_MARK] = "mark",
+	[NFT_CT_SECMARK] = "secmark", [NFT_CT_EXPIRATION] = "expiration",
+	[NFT_CT_HELPER] = "helper", [NFT_CT_L3PROTOCOL] = "l3proto",
+	[NFT_CT_SRC] = "saddr", [NFT_CT_DST] = "daddr",
+	[NFT_CT_PROTOCOL] = "protocol", [NFT_CT_PROTO_SRC] = "proto-src",
+	[NFT_CT_PROTO_DST] = "proto-dst", [NFT_CT_LABELS] = "label",
+	[NFT_CT_PKTS] = "packets", [NFT_CT_BYTES] = "bytes",
+	[NFT_CT_AVGPKT] = "avgpkt", [NFT_CT_ZONE] = "zone",
+	[NFT_CT_SRC_IP] = "ip saddr", [NFT_CT_DST_IP] = "ip daddr",
+	[NFT_CT_SRC_IP6] = "ip6 saddr", [NFT_CT_DST_IP6] = "ip6 daddr",
+	[NFT_CT_ID] = "id",
+};
+
+/* bytes nft_ct_get_init() (Linux 6.1) stores for a key, 0 if unknown */
+static uint32_t ct_len(uint32_t key, uint32_t family)
+{
+	switch (key) {
+	case NFT_CT_DIRECTION:
+	case NFT_CT_L3PROTOCOL:
+	case NFT_CT_PROTOCOL:
+		return 1;
+	case NFT_CT_PROTO_SRC:
+	case NFT_CT_PROTO_DST:
+	case NFT_CT_ZONE:
+		return 2;
+	case NFT_CT_STATE: case NFT_CT_STATUS: case NFT_CT_MARK:
+	case NFT_CT_SECMARK: case NFT_CT_EXPIRATION: case NFT_CT_SRC_IP:
+	case NFT_CT_DST_IP: case NFT_CT_ID:
+		return 4;
+	case NFT_CT_PKTS: case NFT_CT_BYTES: case NFT_CT_AVGPKT:
+		return 8;
+	case NFT_CT_SRC:
+	case NFT_CT_DST:
+		return family == NFPROTO_IPV4 ? 4 : 16;
+	case NFT_CT_HELPER: case NFT_CT_LABELS: case NFT_CT_SRC_IP6:
+	case NFT_CT_DST_IP6:
+		return 16;
+	}
+	return 0;
+}
+
+static int do_ct(struct bctx *c, struct nftnl_expr *x)
+{
+	uint32_t key = nftnl_expr_get_u32(x, NFTNL_EXPR_CT_KEY);
+	char name[24];
+	int svc;
+
+	if (nftnl_expr_is_set(x, NFTNL_EXPR_CT_SREG)) {
+		unsupported(c->rule, "ct set");
 		return 0;
 	}
-	/* every meta key the IMR knows writes one 32-bit word */
-	e = imr_expr_new(IMR_E_META, 4);
-	if (!e)
-		return -ENOMEM;
-	e->meta = meta_map[i].meta;
-	return rf_store(c, nftnl_expr_get_u32(x, NFTNL_EXPR_META_DREG), e);
+	if (!has_services(c)) {
+		unsupported(c->rule, "ct");
+		return 0;
+	}
+	if (!ct_len(key, c->p->family) ||
+	    key >= sizeof(ct_key_names) / sizeof(ct_key_names[0]) ||
+	    !ct_key_names[key]) {
+		unsupported(c->rule, "ct key %u", key);
+		return 0;
+	}
+	snprintf(name, sizeof(name), "ct.%s", ct_key_names[key]);
+	svc = svc_stmt(c, x, IMR_SVC_CT, NULL);
+	if (svc < 0)
+		return svc;
+	return svc_value(c, svc, nftnl_expr_get_u32(x, NFTNL_EXPR_CT_DREG),
+			 ct_len(key, c->p->family), name);
 }
 
 static int get_data(struct nftnl_expr *x, uint16_t attr, uint8_t *out,
@@ -303,6 +580,10 @@ static int do_cmp(struct bctx *c, struct nftnl_expr *x)
 		unsupported(c->rule, "cmp of %u bytes", len);
 		return 0;
 	}
+	if (!svc_valid(c, e)) {
+		imr_expr_put(e);
+		return 0;
+	}
 	s = stmt_add(c, IMR_S_CMP);
 	if (!s) {
 		imr_expr_put(e);
@@ -335,6 +616,10 @@ static int do_range(struct bctx *c, struct nftnl_expr *x)
 	if (len > 16 || e->type == IMR_E_CONCAT) {
 		imr_expr_put(e);
 		unsupported(c->rule, "range of %u bytes", len);
+		return 0;
+	}
+	if (!svc_valid(c, e)) {
+		imr_expr_put(e);
 		return 0;
 	}
 	s = stmt_add(c, IMR_S_RANGE);
@@ -416,6 +701,8 @@ static uint32_t natural_len(const struct imr_expr *e)
 {
 	if (e->type == IMR_E_PAYLOAD)
 		return e->payload.len;
+	if (e->type == IMR_E_SVC)
+		return e->svc.natlen;
 	if (e->type == IMR_E_META) {
 		switch (e->meta) {
 		case IMR_META_NFPROTO:
@@ -656,6 +943,92 @@ static int vmap_actions(struct bctx *c, int idx)
 	return 0;
 }
 
+/*
+ * Kernel target: the kernel looks the key up in the live set, whatever
+ * its shape (intervals, concatenated ranges, timeouts, element
+ * expressions, catch-all), and handles inversion itself.
+ */
+static int lookup_service(struct bctx *c, struct nftnl_expr *x,
+			  const struct nftj_set *set)
+{
+	uint32_t sreg = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_SREG);
+	uint32_t dreg = NFT_REG_VERDICT, flags = 0;
+	enum imr_svc_kind kind = IMR_SVC_LOOKUP;
+	struct imr_stmt *s = NULL;
+	struct imr_expr *key;
+	char name[24];
+	int idx, svc;
+
+	if (nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_DREG)) {
+		dreg = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_DREG);
+		kind = dreg == NFT_REG_VERDICT ? IMR_SVC_VMAP : IMR_SVC_MAP;
+	}
+	if (nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_FLAGS))
+		flags = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_FLAGS);
+	if (kind == IMR_SVC_VMAP && set->data_type != NFT_DATA_VERDICT) {
+		unsupported(c->rule, "set %s is not a verdict map", set->name);
+		return 0;
+	}
+	/*
+	 * A verdict map's jump, goto and return are left to the
+	 * interpreter by resuming at this rule: only possible in the base
+	 * chain, and only before the rule had a side effect.
+	 */
+	if (kind == IMR_SVC_VMAP && c->chain != 0) {
+		unsupported(c->rule, "verdict map @%s in regular chain %s: its jump, goto and return need the interpreter",
+			    set->name, c->p->chains[c->chain].name);
+		return 0;
+	}
+	if (kind == IMR_SVC_VMAP && c->side_effect) {
+		unsupported(c->rule, "verdict map @%s after a counter: its jump, goto and return need the interpreter",
+			    set->name);
+		return 0;
+	}
+	if (kind == IMR_SVC_VMAP && set->has_exprs) {
+		unsupported(c->rule, "verdict map @%s has element expressions: its jump, goto and return need the interpreter",
+			    set->name);
+		return 0;
+	}
+	if (set->key_len == 0 || set->key_len > IMR_VAL_MAX) {
+		unsupported(c->rule, "set %s: key of %u bytes", set->name,
+			    set->key_len);
+		return 0;
+	}
+	if (kind == IMR_SVC_MAP &&
+	    (set->data_len == 0 || set->data_len > IMR_VAL_MAX)) {
+		unsupported(c->rule, "map %s: data of %u bytes", set->name,
+			    set->data_len);
+		return 0;
+	}
+	key = rf_load(c, sreg, set->key_len);
+	if (!key)
+		return c->rule->unsupported ? 0 : -ENOMEM;
+	if (!svc_key_store(c, key, reg_word(sreg))) {
+		imr_expr_put(key);
+		return 0;
+	}
+	idx = set_index(c, set);
+	svc = idx < 0 ? idx : svc_stmt(c, x, kind, &s);
+	if (svc < 0) {
+		imr_expr_put(key);
+		return svc;
+	}
+	s->expr = key;
+	s->set = idx;
+	s->invert = flags & NFT_LOOKUP_F_INV;
+	s->len = (uint8_t)set->key_len;
+	c->p->svcs[svc].key_word = (int8_t)reg_word(sreg);
+	/* a match updates the element's expressions (counters) */
+	if (set->has_exprs) {
+		c->p->svcs[svc].side_effect = true;
+		c->side_effect = true;
+	}
+	if (kind != IMR_SVC_MAP)
+		return 0;
+	snprintf(name, sizeof(name), "map.%.19s", set->name);
+	return svc_value(c, svc, dreg, set->data_len, name);
+}
+
 static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 {
 	const struct nftj_set *set;
@@ -665,7 +1038,7 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 	struct imr_stmt *s;
 	int idx, err;
 
-	if (!(c->p->caps & IMR_CAP_SETS)) {
+	if (!(c->p->caps & (IMR_CAP_SETS | IMR_CAP_SERVICES))) {
 		unsupported(c->rule, "set lookup on this target");
 		return 0;
 	}
@@ -676,6 +1049,8 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 			    nftnl_expr_get_str(x, NFTNL_EXPR_LOOKUP_SET));
 		return 0;
 	}
+	if (has_services(c))
+		return lookup_service(c, x, set);
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_DREG)) {
 		dreg = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_DREG);
 		if (dreg != NFT_REG_VERDICT) {
@@ -753,6 +1128,19 @@ static int do_expr(struct bctx *c, struct nftnl_expr *x)
 		return do_immediate(c, x);
 	if (!strcmp(name, "lookup"))
 		return do_lookup(c, x);
+	if (!strcmp(name, "ct"))
+		return do_ct(c, x);
+	if (!strcmp(name, "counter") && has_services(c)) {
+		/* the rule's own counter: exact in `nft list ruleset` */
+		int svc = svc_stmt(c, x, IMR_SVC_COUNTER, NULL);
+
+		if (svc < 0)
+			return svc;
+		c->p->svcs[svc].side_effect = true;
+		c->rule->has_counter = true;
+		c->side_effect = true;
+		return 0;
+	}
 	if (!strcmp(name, "counter")) {
 		if (!(c->p->caps & IMR_CAP_COUNTERS)) {
 			unsupported(c->rule, "counter on this target");
@@ -770,18 +1158,21 @@ static int do_expr(struct bctx *c, struct nftnl_expr *x)
 }
 
 static int build_rule(struct imr_prog *p, const struct nftj_ruleset *rs,
-		      struct nftnl_rule *nr, struct imr_rule *r)
+		      int chain, struct nftnl_rule *nr, struct imr_rule *r)
 {
-	struct bctx c = { .p = p, .rs = rs, .rule = r };
+	struct bctx c = { .p = p, .rs = rs, .rule = r, .chain = chain };
 	struct nftnl_expr_iter *it;
 	struct nftnl_expr *x;
-	int err = 0;
+	int i, err = 0;
 
+	for (i = 0; i < NREGW; i++)
+		c.real[i] = -1;
 	r->handle = nftnl_rule_get_u64(nr, NFTNL_RULE_HANDLE);
 	it = nftnl_expr_iter_create(nr);
 	if (!it)
 		return -ENOMEM;
-	while ((x = nftnl_expr_iter_next(it))) {
+	/* expressions in netlink order: the kernel's order, service `pos` */
+	for (; (x = nftnl_expr_iter_next(it)); c.pos++) {
 		if (c.terminated || r->unsupported)
 			break;
 		err = do_expr(&c, x);
@@ -895,7 +1286,7 @@ static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
 		}
 		r->id = (uint32_t)id;
 		/* may add chains: p->chains moves, re-fetch afterwards */
-		err = build_rule(p, rs, nr, r);
+		err = build_rule(p, rs, idx, nr, r);
 		if (err)
 			break;
 	}
@@ -992,4 +1383,124 @@ int imr_build(struct imr_prog *p, const struct nftj_ruleset *rs,
 	if (err)
 		imr_prog_free(p);
 	return err;
+}
+
+/* ---- services the program keeps ---------------------------------------- */
+
+#define SVC_RENUMBERED	0x80000000U
+#define SVC_DROPPED	0x7fffffffU
+
+static void reach_chain(const struct imr_prog *p, int chain, size_t end,
+			bool *reach, bool *used)
+{
+	const struct imr_chain *ch = &p->chains[chain];
+	size_t i, j, k;
+
+	reach[chain] = true;
+	for (i = 0; i < end; i++) {
+		const struct imr_rule *r = &ch->rules[i];
+
+		if (r->unsupported)
+			continue;
+		for (j = 0; j < r->nstmts; j++) {
+			const struct imr_stmt *s = &r->stmts[j];
+			const struct imr_set *is;
+
+			if (s->type == IMR_S_SERVICE)
+				used[s->svc] = true;
+			if (s->type == IMR_S_VERDICT && s->chain >= 0 &&
+			    !reach[s->chain])
+				reach_chain(p, s->chain,
+					    p->chains[s->chain].nrules, reach,
+					    used);
+			if (s->type != IMR_S_VMAP)
+				continue;
+			is = &p->sets[s->set];
+			for (k = 0; k < is->nactions; k++)
+				if (is->actions[k].chain >= 0 &&
+				    !reach[is->actions[k].chain])
+					reach_chain(p, is->actions[k].chain,
+						    p->chains[is->actions[k].chain].nrules,
+						    reach, used);
+		}
+	}
+}
+
+/* new numbers, flagged so that shared values are renumbered once */
+static void renumber_expr(struct imr_expr *e, const uint32_t *map)
+{
+	unsigned int i;
+
+	if (!e)
+		return;
+	if (e->type == IMR_E_SVC && !(e->svc.index & SVC_RENUMBERED))
+		e->svc.index = map[e->svc.index] | SVC_RENUMBERED;
+	for (i = 0; i < e->ncomp; i++)
+		renumber_expr(e->comp[i], map);
+	renumber_expr(e->child, map);
+}
+
+static void unflag_expr(struct imr_expr *e)
+{
+	unsigned int i;
+
+	if (!e)
+		return;
+	if (e->type == IMR_E_SVC)
+		e->svc.index &= ~SVC_RENUMBERED;
+	for (i = 0; i < e->ncomp; i++)
+		unflag_expr(e->comp[i]);
+	unflag_expr(e->child);
+}
+
+int imr_svc_prune(struct imr_prog *p)
+{
+	const struct imr_chain *base;
+	bool *reach, *used;
+	uint32_t *map, n = 0;
+	size_t i, j, k;
+
+	if (!p->nsvcs || !p->nchains)
+		return 0;
+	base = &p->chains[0];
+	reach = calloc(p->nchains, sizeof(*reach));
+	used = calloc(p->nsvcs, sizeof(*used));
+	map = calloc(p->nsvcs, sizeof(*map));
+	if (!reach || !used || !map) {
+		free(reach);
+		free(used);
+		free(map);
+		return -ENOMEM;
+	}
+	reach_chain(p, 0, base->first_unsupported < 0 ? base->nrules :
+		    (size_t)base->first_unsupported, reach, used);
+	for (i = 0; i < p->nsvcs; i++) {
+		map[i] = used[i] ? n : SVC_DROPPED;
+		if (used[i])
+			p->svcs[n++] = p->svcs[i];
+	}
+	p->nsvcs = n;
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < p->nchains; i++) {
+			for (j = 0; j < p->chains[i].nrules; j++) {
+				struct imr_rule *r = &p->chains[i].rules[j];
+				size_t m;
+
+				for (m = 0; m < r->nstmts; m++) {
+					struct imr_stmt *s = &r->stmts[m];
+
+					if (k == 0 && s->type == IMR_S_SERVICE)
+						s->svc = map[s->svc];
+					if (k == 0)
+						renumber_expr(s->expr, map);
+					else
+						unflag_expr(s->expr);
+				}
+			}
+		}
+	}
+	free(reach);
+	free(used);
+	free(map);
+	return 0;
 }

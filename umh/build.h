@@ -18,7 +18,13 @@
 #define IMR_CAP_COUNTERS	0x02	/* counter */
 #define IMR_CAP_SOCKET		0x04	/* meta skuid/skgid */
 #define IMR_CAP_LL		0x08	/* link-layer header payload */
-#define IMR_CAP_ALL		0x0f
+#define IMR_CAP_ALL		0x0f	/* the test target */
+/*
+ * The kernel evaluates counters, set and map lookups, ct and meta loads
+ * the program cannot do itself (struct imr_svc).  Lookups and counters
+ * become services even if IMR_CAP_SETS or IMR_CAP_COUNTERS is set.
+ */
+#define IMR_CAP_SERVICES	0x10
 
 /*
  * Build the IMR of base chain `chain` of table `table` (family
@@ -30,5 +36,13 @@
 int imr_build(struct imr_prog *p, const struct nftj_ruleset *rs,
 	      uint32_t family, const char *table, const char *chain,
 	      unsigned int caps, char *why, size_t whylen);
+
+/*
+ * Drop the services of rules the program does not run (unsupported rules,
+ * base chain rules from the first unsupported one on, chains no compiled
+ * rule reaches) and renumber the rest in order.  Call after cg_plan(),
+ * which may leave more rules to the interpreter.  0 or -ENOMEM.
+ */
+int imr_svc_prune(struct imr_prog *p);
 
 #endif /* NFTJ_BUILD_H */

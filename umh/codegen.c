@@ -44,6 +44,7 @@
 #define FP_KEY		(-80)	/* u32 prefix length */
 #define FP_KEYDATA	(-76)
 #define FP_SCRATCH	(-96)
+#define FP_REGS		CG_FP_REGS	/* kernel target, see codegen.h */
 
 #define SKB(f)		((int16_t)offsetof(struct __sk_buff, f))
 
@@ -64,6 +65,9 @@ struct cg {
 	int nh_off;
 	bool in_main;
 	uint32_t rule_id;	/* the rule being emitted: the decider */
+	size_t rule_idx;	/* main: its position in the base chain */
+	bool side_effect;	/* a service with side effects completed in
+				 * this rule (imr_svc.side_effect) */
 	int *chain_label;	/* per chain: subprogram label, -1 unused */
 	int resume0;		/* main: label returning "resume at the
 				 * segment's first rule" (no side effects yet)
@@ -93,6 +97,12 @@ static void J(struct cg *c, uint8_t op, uint8_t dst, int32_t imm, int label)
 static void JX(struct cg *c, uint8_t op, uint8_t dst, uint8_t src, int label)
 {
 	bpf_emit_jmp(c->b, BPF_JMP | op | BPF_X, dst, src, 0, label);
+}
+
+/* 32-bit compare: a kfunc returning int leaves R0's upper half unset */
+static void J32(struct cg *c, uint8_t op, uint8_t dst, int32_t imm, int label)
+{
+	bpf_emit_jmp(c->b, BPF_JMP32 | op | BPF_K, dst, 0, imm, label);
 }
 
 static void JA(struct cg *c, int label)
@@ -127,9 +137,19 @@ static void emit_final(struct cg *c, uint32_t verdict, uint32_t decider)
 	E(c, I_EXIT());
 }
 
-/* the base chain's end: its policy decides */
+/*
+ * The base chain's end: its policy decides.  On the kernel target the
+ * interpreter applies it (and counts it in the chain's counters): the
+ * program resumes "before" the rule after the last.
+ */
 static void emit_policy(struct cg *c)
 {
+	if (c->target == NFTJ_TARGET_KERNEL) {
+		E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(
+					c->p->chains[0].nrules)));
+		E(c, I_EXIT());
+		return;
+	}
 	emit_final(c, c->p->chains[0].policy == NF_DROP ? NF_DROP : NF_ACCEPT,
 		   NFTJ_RULE_POLICY);
 }
@@ -438,6 +458,32 @@ static void alu_const(struct cg *c, uint8_t op, int reg, uint64_t v, int len)
 
 static void eval(struct cg *c, const struct imr_expr *e, int fail);
 
+/*
+ * R1 (bytes 0..7) and R2 (8..15) = up to 16 bytes of the register file
+ * from word w, in memory order; uses R4.  The stack is accessed aligned:
+ * 8-byte loads only at even words.
+ */
+static void load_regs(struct cg *c, int w, int len)
+{
+	int i, n = (len > 16 ? 16 : len) / 4;
+
+	for (i = 0; i < n; i++) {
+		int dst = i < 2 ? R1 : R2;
+		int16_t off = (int16_t)(FP_REGS + 4 * (w + i));
+
+		if (i % 2 == 0 && i + 1 < n && (w + i) % 2 == 0) {
+			E(c, I_LDX(BPF_DW, dst, R_FP, off));
+			i++;
+		} else if (i % 2 == 0) {
+			E(c, I_LDX(BPF_W, dst, R_FP, off));
+		} else {
+			E(c, I_LDX(BPF_W, R4, R_FP, off));
+			E(c, I_ALU64_IMM(BPF_LSH, R4, 32));
+			E(c, I_ALU64_REG(BPF_OR, dst, R4));
+		}
+	}
+}
+
 static void eval_maskxor(struct cg *c, const struct imr_expr *e, int fail)
 {
 	int lo = e->len > 8 ? 8 : e->len, hi = e->len - lo;
@@ -480,6 +526,10 @@ static void eval(struct cg *c, const struct imr_expr *e, int fail)
 	case IMR_E_CONCAT:
 		/* the builder only lets concatenations into set keys */
 		c->b->err = -EINVAL;
+		break;
+	case IMR_E_SVC:
+		/* the service ran before: its output is in the register file */
+		load_regs(c, e->svc.word, e->len);
 		break;
 	}
 }
@@ -722,6 +772,147 @@ static void emit_vmap(struct cg *c, const struct imr_stmt *s, int next)
 	BIND(c, cont);
 }
 
+/* ---- services (kernel target) ------------------------------------------ */
+
+static void load_pkt_ptrs(struct cg *c);
+
+/* memmove() of n words inside the register file */
+static void copy_regs(struct cg *c, int from, int to, int n)
+{
+	int i, k;
+
+	for (i = 0; i < n; i++) {
+		k = to > from ? n - 1 - i : i;
+		E(c, I_LDX(BPF_W, R1, R_FP, (int16_t)(FP_REGS + 4 * (from + k))));
+		E(c, I_STX(BPF_W, R_FP, R1, (int16_t)(FP_REGS + 4 * (to + k))));
+	}
+}
+
+/*
+ * Write a lookup's key where the kernel reads it: the register file from
+ * word w, component by component (each padded to 32 bits), as the rule's
+ * expressions left it.  A service output already in place stays (the
+ * builder's svc_key_store() makes the same decision).
+ */
+static void store_key(struct cg *c, const struct imr_expr *key, int w,
+		      int fail)
+{
+	const struct imr_expr *one = key;
+	const struct imr_expr *const *comp = &one;
+	unsigned int n = 1, i;
+
+	if (key->type == IMR_E_CONCAT) {
+		comp = (const struct imr_expr *const *)key->comp;
+		n = key->ncomp;
+	}
+	for (i = 0; i < n; i++) {
+		const struct imr_expr *e = comp[i];
+
+		if (e->type == IMR_E_SVC) {
+			if (e->svc.word != w)
+				copy_regs(c, e->svc.word, w, e->len / 4);
+		} else {
+			eval(c, e, fail);
+			store_words(c, FP_REGS + 4 * w, e->len);
+		}
+		w += e->len / 4;
+	}
+}
+
+/*
+ * r0 = nftj_svc_eval(ctx, svc, fp + FP_REGS, NFTJ_REGS_SIZE).  R2 is set
+ * last, right before the call: the disassembly reads the service there.
+ * The call's BTF id and fd_array index are the running kernel's: filled
+ * in at load time (nftj_kfunc_patch()), 0 until then.
+ */
+static void emit_svc_call(struct cg *c, uint32_t svc)
+{
+	E(c, I_MOV64_REG(R1, R_CTX));
+	E(c, I_MOV64_REG(R3, R_FP));
+	E(c, I_ALU64_IMM(BPF_ADD, R3, FP_REGS));
+	E(c, I_MOV64_IMM(R4, NFTJ_REGS_SIZE));
+	E(c, I_MOV64_IMM(R2, (int32_t)svc));
+	E(c, BPF_I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, 0));
+	/* as after a helper that may change the packet: verifiers differ */
+	load_pkt_ptrs(c);
+}
+
+/*
+ * The kernel returned what the program cannot take at this point: let
+ * the interpreter redo this rule if nothing of it has happened yet, else
+ * fall back (see CG_RET_FALLBACK).
+ */
+static void emit_svc_unexpected(struct cg *c)
+{
+	if (c->in_main && !c->side_effect)
+		E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(c->rule_idx)));
+	else
+		E(c, I_MOV32_IMM(R0, (int32_t)CG_RET_FALLBACK));
+	E(c, I_EXIT());
+}
+
+static void emit_service(struct cg *c, const struct imr_stmt *s, int next)
+{
+	const struct imr_svc *v = &c->p->svcs[s->svc];
+	int ok = L(c), final;
+
+	if (s->expr)
+		store_key(c, s->expr, v->key_word, next);
+	emit_svc_call(c, s->svc);
+	switch (v->kind) {
+	case IMR_SVC_COUNTER:
+		J32(c, BPF_JEQ, R0, NFT_CONTINUE, ok);
+		emit_svc_unexpected(c);
+		break;
+	case IMR_SVC_VMAP:
+		final = L(c);
+		J32(c, BPF_JEQ, R0, NFT_BREAK, next);	/* no element */
+		J32(c, BPF_JEQ, R0, NFT_CONTINUE, ok);	/* continue */
+		J32(c, BPF_JLE, R0, NF_ACCEPT, final);	/* drop, accept */
+		/* jump, goto, return, queue: the interpreter from here */
+		emit_svc_unexpected(c);
+		BIND(c, final);
+		E(c, I_ALU32_REG(BPF_MOV, R0, R0));
+		E(c, I_EXIT());
+		break;
+	case IMR_SVC_LOOKUP:
+	case IMR_SVC_MAP:
+	case IMR_SVC_CT:
+	case IMR_SVC_META:
+		J32(c, BPF_JEQ, R0, NFT_CONTINUE, ok);
+		J32(c, BPF_JEQ, R0, NFT_BREAK, next);
+		emit_svc_unexpected(c);
+		break;
+	}
+	BIND(c, ok);
+	if (v->side_effect)
+		c->side_effect = true;
+}
+
+static bool chain_has_svc(const struct imr_chain *ch, size_t first,
+			  size_t end)
+{
+	size_t i, j;
+
+	for (i = first; i < end && i < ch->nrules; i++) {
+		if (ch->rules[i].unsupported)
+			break;
+		for (j = 0; j < ch->rules[i].nstmts; j++)
+			if (ch->rules[i].stmts[j].type == IMR_S_SERVICE)
+				return true;
+	}
+	return false;
+}
+
+/* the verifier wants all NFTJ_REGS_SIZE bytes written before the call */
+static void zero_regs(struct cg *c)
+{
+	int i;
+
+	for (i = 0; i < NFTJ_REGS_SIZE / 8; i++)
+		E(c, I_ST(BPF_DW, R_FP, (int16_t)(FP_REGS + 8 * i), 0));
+}
+
 static void emit_counter(struct cg *c, uint32_t id)
 {
 	E(c, I_LDX(BPF_DW, R1, R_FP, FP_STATS));
@@ -744,6 +935,7 @@ static void emit_rule(struct cg *c, const struct imr_rule *r)
 	c->b->cur_src = r->id + 1;
 	c->l4_ok = false;
 	c->nofrag_ok = false;
+	c->side_effect = false;
 	for (i = 0; i < r->nstmts; i++) {
 		const struct imr_stmt *s = &r->stmts[i];
 
@@ -760,6 +952,9 @@ static void emit_rule(struct cg *c, const struct imr_rule *r)
 			break;
 		case IMR_S_COUNTER:
 			emit_counter(c, s->counter_id);
+			break;
+		case IMR_S_SERVICE:
+			emit_service(c, s, next);
 			break;
 		case IMR_S_VERDICT:
 			cont = L(c);
@@ -986,6 +1181,8 @@ static void emit_main(struct cg *c)
 	c->resume0 = L(c);
 	E(c, I_MOV64_REG(R_CTX, R1));
 	load_pkt_ptrs(c);
+	if (c->target == NFTJ_TARGET_KERNEL && chain_has_svc(ch, first, end))
+		zero_regs(c);
 	if (c->target == NFTJ_TARGET_TEST) {
 		E(c, I_ST(BPF_W, R_FP, FP_KEY, 0));
 		bpf_emit_ld_map_fd(c->b, R1, c->maps->stats_fd);
@@ -1003,6 +1200,7 @@ static void emit_main(struct cg *c)
 	BIND(c, body);
 
 	for (i = first; i < end; i++) {
+		c->rule_idx = i;
 		if ((int)i == ch->first_unsupported) {
 			c->b->cur_src = ch->rules[i].id + 1;
 			E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(i)));
@@ -1030,6 +1228,9 @@ static void emit_subprog(struct cg *c, int chain)
 	if (c->target == NFTJ_TARGET_TEST)
 		E(c, I_STX(BPF_DW, R_FP, R3, FP_STATS));
 	load_pkt_ptrs(c);
+	if (c->target == NFTJ_TARGET_KERNEL &&
+	    chain_has_svc(ch, 0, ch->nrules))
+		zero_regs(c);
 	for (i = 0; i < ch->nrules; i++)
 		emit_rule(c, &ch->rules[i]);
 	emit_chain_return(c);

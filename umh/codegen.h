@@ -10,7 +10,13 @@
  * Stack of every frame (CG_FRAME bytes):
  *   fp-8   statistics map value pointer (test target)
  *   fp-80  set key buffer: u32 prefix length (LPM) then the key at fp-76
+ *          (test target)
  *   fp-96  scratch for bpf_skb_load_bytes() on non-linear packets
+ *   fp-96  kernel target, frames with services: the register file
+ *          (struct nft_regs, NFTJ_REGS_SIZE bytes, up to fp-17) passed to
+ *          the nftj_svc_eval() kfunc; NFT_REG_r at fp-96 + 16 * r,
+ *          NFT_REG32_r at fp-80 + 4 * r.  The scratch is its verdict
+ *          register, which the kfunc ignores on input.
  * Regular chains are BPF subprograms: R1 ctx, R2 pktinfo, R3 statistics;
  * they return CG_RET_RETURN to continue in the caller, or the verdict.
  */
@@ -26,6 +32,17 @@ enum nftj_target {
 };
 
 #define CG_RET_RETURN	2	/* subprogram: back to the calling chain */
+/*
+ * Kernel target: a service returned what it cannot return at that point
+ * (NFTJ_SVC_ERROR) after the rule had a side effect, or inside a regular
+ * chain: no rule of the base chain can be resumed without repeating a
+ * side effect.  Not a verdict, not NFTJ_RET_RESUME(): the runner counts
+ * a fallback and interprets the whole chain.
+ */
+#define CG_RET_FALLBACK	0x7fffffffU
+
+/* kernel target: where the register file sits in every frame */
+#define CG_FP_REGS	(-96)
 
 struct cg_maps {
 	bool slow_loads;	/* testing: every packet read takes the

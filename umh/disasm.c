@@ -84,6 +84,11 @@ int bpf_insn_str(const struct bpf_insn *in, size_t idx, size_t n,
 		} else if (op == BPF_CALL) {
 			if (in->src_reg == BPF_PSEUDO_CALL)
 				snprintf(buf, size, "call pc%+d", in->imm);
+			else if (in->src_reg == BPF_PSEUDO_KFUNC_CALL && in->off)
+				snprintf(buf, size, "call kfunc#%d (btf fd_array[%d])",
+					 in->imm, in->off);
+			else if (in->src_reg == BPF_PSEUDO_KFUNC_CALL)
+				snprintf(buf, size, "call kfunc#%d", in->imm);
 			else
 				snprintf(buf, size, "call helper#%d", in->imm);
 		} else {

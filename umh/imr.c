@@ -75,6 +75,10 @@ bool imr_expr_equal(const struct imr_expr *a, const struct imr_expr *b)
 		break;
 	case IMR_E_CONCAT:
 		break;
+	case IMR_E_SVC:
+		if (a->svc.index != b->svc.index || a->svc.word != b->svc.word)
+			return false;
+		break;
 	}
 	for (i = 0; i < a->ncomp; i++)
 		if (!imr_expr_equal(a->comp[i], b->comp[i]))
@@ -108,6 +112,7 @@ void imr_prog_free(struct imr_prog *p)
 	free(p->sets);
 	free(p->rule_by_id);
 	free(p->chain_of_id);
+	free(p->svcs);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -139,6 +144,15 @@ const char *imr_verdict_name(enum imr_verdict v)
 	};
 
 	return n[v];
+}
+
+const char *imr_svc_kind_name(enum imr_svc_kind k)
+{
+	static const char *const n[] = {
+		"counter", "lookup", "map", "vmap", "ct", "meta",
+	};
+
+	return n[k];
 }
 
 const char *imr_op_name(enum imr_cmp_op op)
@@ -199,8 +213,47 @@ int imr_expr_print(const struct imr_expr *e, char *buf, size_t size)
 			ADV(imr_expr_print(e->comp[i], buf + off, size - off));
 		}
 		return off;
+	case IMR_E_SVC:
+		return snprintf(buf, size, "svc%u.%s", e->svc.index,
+				e->svc.name);
 	}
 	return 0;
+}
+
+/*
+ * svc2: counter
+ * svc0: nh[12:4] -> regs[4] in @blocklist
+ * svc1: ct.state -> regs[4]
+ */
+static int svc_stmt_print(const struct imr_prog *p, const struct imr_stmt *s,
+			  char *buf, size_t size)
+{
+	const struct imr_svc *v = &p->svcs[s->svc];
+	int off = 0;
+
+	ADV(snprintf(buf, size, "svc%u: ", s->svc));
+	switch (v->kind) {
+	case IMR_SVC_COUNTER:
+		return off + snprintf(buf + off, size - off, "counter");
+	case IMR_SVC_CT:
+	case IMR_SVC_META:
+		return off + snprintf(buf + off, size - off, "%s -> regs[%d]",
+				      v->text, v->out_word);
+	case IMR_SVC_LOOKUP:
+	case IMR_SVC_MAP:
+	case IMR_SVC_VMAP:
+		break;
+	}
+	ADV(imr_expr_print(s->expr, buf + off, size - off));
+	ADV(snprintf(buf + off, size - off, " -> regs[%d] %s", v->key_word,
+		     v->kind == IMR_SVC_VMAP ? "vmap" : v->kind == IMR_SVC_MAP ?
+		     "map" : s->invert ? "not in" : "in"));
+	ADV(snprintf(buf + off, size - off, " @%s",
+		     s->set >= 0 ? p->sets[s->set].nset->name : "?"));
+	if (v->kind == IMR_SVC_MAP)
+		ADV(snprintf(buf + off, size - off, " -> regs[%d]",
+			     v->out_word));
+	return off;
 }
 
 static int stmt_print(const struct imr_prog *p, const struct imr_stmt *s,
@@ -231,6 +284,8 @@ static int stmt_print(const struct imr_prog *p, const struct imr_stmt *s,
 				      p->sets[s->set].nset->name);
 	case IMR_S_COUNTER:
 		return snprintf(buf, size, "counter #%u", s->counter_id);
+	case IMR_S_SERVICE:
+		return svc_stmt_print(p, s, buf, size);
 	case IMR_S_VERDICT:
 		if (s->verdict == IMR_V_JUMP || s->verdict == IMR_V_GOTO)
 			return snprintf(buf, size, "%s %s",

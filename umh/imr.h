@@ -12,6 +12,10 @@
  *   VMAP     verdict-map lookup: no element -> BREAK, else its verdict
  *   COUNTER  side effect: bump the rule's counter
  *   VERDICT  accept, drop, continue, return, jump, goto
+ *   SERVICE  the kernel evaluates one of the rule's own expressions
+ *            (counter, set/map lookup, ct or meta load) for the program
+ *            (kernel target, IMR_CAP_SERVICES); what it leaves in the
+ *            register file is a value (IMR_E_SVC) for later statements
  *
  * Values are expression trees (struct imr_expr): a source (packet
  * payload at a typed header base/offset/length, or packet metadata),
@@ -35,6 +39,8 @@ struct nftj_set;
 
 #define IMR_VAL_MAX		64	/* bytes; NFT_DATA_VALUE_MAXLEN */
 #define IMR_REASON_MAX		160
+#define IMR_SVC_TEXT		128
+#define IMR_REG_WORDS		20	/* struct nft_regs: 4 verdict words + 16 */
 
 enum imr_base {
 	IMR_BASE_LL,		/* link-layer header */
@@ -64,6 +70,7 @@ enum imr_expr_type {
 	IMR_E_SHIFT,		/* per 32-bit host-order word */
 	IMR_E_BSWAP,		/* byte order change in units of size */
 	IMR_E_CONCAT,		/* components, each padded to 32 bits */
+	IMR_E_SVC,		/* what a service left in the register file */
 };
 
 struct imr_expr {
@@ -88,6 +95,13 @@ struct imr_expr {
 		struct {
 			uint8_t size;	/* 2, 4 or 8 */
 		} bswap;
+		struct {
+			uint32_t index;	/* the service (prog svcs[]) */
+			uint8_t word;	/* register file word it starts at */
+			uint8_t natlen;	/* bytes the kernel writes; the rest
+					 * of the last word is zero */
+			char name[24];	/* for printing: "ct.state" */
+		} svc;
 	};
 	struct imr_expr *child;	/* operand of MASKXOR, SHIFT, BSWAP */
 	struct imr_expr **comp;	/* CONCAT components */
@@ -115,6 +129,40 @@ enum imr_stmt_type {
 	IMR_S_VMAP,		/* verdict of set[expr] */
 	IMR_S_COUNTER,
 	IMR_S_VERDICT,
+	IMR_S_SERVICE,		/* kernel-evaluated expression, see imr_svc */
+};
+
+/* what a service is; decides how its return value is handled */
+enum imr_svc_kind {
+	IMR_SVC_COUNTER,	/* side effect; NFT_CONTINUE */
+	IMR_SVC_LOOKUP,		/* set membership, inverted or not:
+				 * NFT_CONTINUE match, NFT_BREAK no match */
+	IMR_SVC_MAP,		/* map lookup into a register: a value */
+	IMR_SVC_VMAP,		/* verdict map: NFT_BREAK no element,
+				 * NF_ACCEPT/NF_DROP final, NFT_CONTINUE go
+				 * on, anything else: the interpreter */
+	IMR_SVC_CT,		/* ct load: a value, or NFT_BREAK */
+	IMR_SVC_META,		/* meta load: a value, or NFT_BREAK */
+};
+
+/*
+ * A service: expression `pos` (0-based, netlink order, the order the
+ * kernel keeps them in) of rule `handle` of chain `chain`.  Its index in
+ * imr_prog.svcs is the number the program passes to the kernel.
+ */
+struct imr_svc {
+	int chain;			/* index into prog chains */
+	uint32_t rule_id;
+	uint64_t handle;
+	uint32_t pos;
+	enum imr_svc_kind kind;
+	int8_t key_word;		/* lookups: register word of the key */
+	int8_t out_word;		/* values: where the kernel writes it */
+	uint8_t out_len;		/*   and how many bytes (padded) */
+	bool side_effect;		/* counts when it completes: a counter,
+					 * a lookup updating element counters */
+	bool clobbered;			/* builder: output overwritten since */
+	char text[IMR_SVC_TEXT];	/* as `nft --debug=netlink` shows it */
 };
 
 struct imr_stmt {
@@ -129,6 +177,9 @@ struct imr_stmt {
 	enum imr_verdict verdict;	/* VERDICT */
 	int chain;			/* VERDICT jump/goto target chain */
 	uint32_t counter_id;		/* COUNTER: program-wide rule id */
+	uint32_t svc;			/* SERVICE: index into prog svcs;
+					 * expr is the key of lookups, written
+					 * to the register file at key_word */
 };
 
 struct imr_rule {
@@ -178,6 +229,8 @@ struct imr_prog {
 	uint32_t nrule_ids;
 	struct imr_rule **rule_by_id;	/* id -> rule */
 	int *chain_of_id;		/* id -> chain index */
+	struct imr_svc *svcs;		/* services, IMR_CAP_SERVICES */
+	size_t nsvcs;
 };
 
 struct imr_expr *imr_expr_new(enum imr_expr_type type, uint8_t len);
@@ -191,6 +244,7 @@ const char *imr_meta_name(enum imr_meta m);
 const char *imr_base_name(enum imr_base b);
 const char *imr_verdict_name(enum imr_verdict v);
 const char *imr_op_name(enum imr_cmp_op op);
+const char *imr_svc_kind_name(enum imr_svc_kind k);
 
 /* one line per rule, for `nft-jit compile -d` and the docs */
 void imr_rule_print(const struct imr_prog *p, const struct imr_rule *r,
