@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <linux/netfilter.h>
 
+#include <linux/netfilter/nf_tables_jit.h>
+
 #include "cli.h"
 #include "disasm.h"
 #include "jit.h"
@@ -22,14 +24,15 @@ struct compile_opts {
 	const char *table, *chain;
 	uint32_t family;
 	enum nftj_target target;
-	bool json, disasm;
+	bool json, disasm, no_load;
 	int failed;		/* chains whose program was rejected */
 	int matched;
+	char kernel_missing[256];	/* services but no kfunc: why */
 };
 
 static const char usage[] =
 "Usage: nft-jit compile [-n NETNS] [-t TABLE] [-c CHAIN] [--family F]\n"
-"                       [--target kernel|test] [-j] [-d]\n"
+"                       [--target kernel|test] [--no-load] [-j] [-d]\n"
 "\n"
 "Read the nf_tables ruleset, compile every selected base chain (and the\n"
 "chains it jumps to) into eBPF and load it through the kernel verifier,\n"
@@ -37,17 +40,53 @@ static const char usage[] =
 "first rule left to the interpreter and why, instruction count and the\n"
 "verifier's result (its log when it rejects the program).\n"
 "\n"
+"For the kernel target, counters, set and map lookups, ct and the meta\n"
+"keys a program cannot read itself are services: the program asks the\n"
+"kernel part (the nftj_svc_eval kfunc of nf_tables) to evaluate the\n"
+"rule's own expression.  Such a program loads only where that kernel\n"
+"part runs; --no-load shows it anywhere.\n"
+"\n"
 "  -t, --table TABLE    only this table\n"
 "  -c, --chain CHAIN    only this base chain\n"
 "      --family F       only tables of family ip, ip6 or inet\n"
 "      --target T       test (default; runs with BPF_PROG_TEST_RUN) or\n"
 "                       kernel (run by nf_tables_jit from nft_do_chain)\n"
-"  -d, --disasm         print the BPF code annotated with its nft rules\n"
+"      --no-load        compile only: no verifier, no kernel part needed\n"
+"  -d, --disasm         print the BPF code annotated with its nft rules,\n"
+"                       and the services (chain, rule handle, position\n"
+"                       of the expression in the rule, expression)\n"
 "  -j, --json           JSON output\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
 "\n"
-"Exit status: 0 ok, 1 failure (a program the verifier rejected, or no\n"
+"Exit status: 0 ok, 1 failure (a program the verifier rejected, a kernel\n"
+"target program with services where the kernel part is not loaded, or no\n"
 "such table or chain), 2 usage.\n";
+
+/* "svc 3: input handle 7 #4: lookup reg 1 set blocklist" */
+static void svc_line(const struct nftj_prog *jp, size_t i, char *buf,
+		     size_t size)
+{
+	const struct nftj_service *v = &jp->svc[i];
+
+	snprintf(buf, size, "svc %zu: %s handle %llu #%u: %s", i, v->chain,
+		 (unsigned long long)v->handle, v->index, v->expr);
+}
+
+static json_t *services_json(const struct nftj_prog *jp)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < jp->nsvc; i++)
+		json_array_append_new(a, json_pack(
+			"{s:I, s:s, s:I, s:I, s:s, s:s}",
+			"index", (json_int_t)i, "chain", jp->svc[i].chain,
+			"handle", (json_int_t)jp->svc[i].handle,
+			"position", (json_int_t)jp->svc[i].index,
+			"kind", imr_svc_kind_name(jp->svc[i].kind),
+			"expr", jp->svc[i].expr));
+	return a;
+}
 
 static const char *status_of(const struct nftj_prog *jp, int err)
 {
@@ -58,6 +97,39 @@ static const char *status_of(const struct nftj_prog *jp, int err)
 	return nftj_prog_compiled(jp) ? "partial" : "interpreter";
 }
 
+/* codegen sets r2 = service right before the call */
+static void kfunc_note(const struct nftj_prog *jp, const struct bpf_buf *b,
+		       size_t i, char *line, size_t size)
+{
+	const struct bpf_insn *prev;
+	size_t n = strlen(line);
+
+	if (!i || !bpf_insn_is_kfunc_call(&b->insn[i]))
+		return;
+	prev = &b->insn[i - 1];
+	if (prev->code != (BPF_ALU64 | BPF_MOV | BPF_K) ||
+	    prev->dst_reg != BPF_REG_2 || prev->imm < 0 ||
+	    (size_t)prev->imm >= jp->nsvc)
+		return;
+	snprintf(line + n, size - n, "   ; %s(svc %d: %s)", NFTJ_SVC_KFUNC,
+		 prev->imm, jp->svc[prev->imm].expr);
+}
+
+/* what the program's return values mean to the runner */
+static void ret_note(const struct bpf_insn *in, char *line, size_t size)
+{
+	uint32_t v = (uint32_t)in->imm;
+	size_t n = strlen(line);
+
+	if (in->code != (BPF_ALU | BPF_MOV | BPF_K) || in->dst_reg != BPF_REG_0)
+		return;
+	if (NFTJ_RET_IS_RESUME(v))
+		snprintf(line + n, size - n, "   ; resume at rule #%u",
+			 NFTJ_RET_RESUME_RULE(v));
+	else if (v == CG_RET_FALLBACK)
+		snprintf(line + n, size - n, "   ; fallback: whole chain");
+}
+
 static json_t *disasm_json(const struct nftj_prog *jp,
 			   const struct ruletext *rt)
 {
@@ -65,7 +137,15 @@ static json_t *disasm_json(const struct nftj_prog *jp,
 	json_t *a = json_array();
 	char line[768], ins[512];
 	size_t s, i;
+	int n;
 
+	for (i = 0; i < jp->nsvc; i++) {
+		char sl[512];
+
+		svc_line(jp, i, sl, sizeof(sl));
+		snprintf(line, sizeof(line), "; %s", sl);
+		json_array_append_new(a, json_string(line));
+	}
 	for (s = 0; s < jp->nseg; s++) {
 		const struct bpf_buf *b = &jp->seg[s].buf;
 		uint32_t last = UINT32_MAX;
@@ -95,9 +175,12 @@ static json_t *disasm_json(const struct nftj_prog *jp,
 			}
 			last = src;
 			snprintf(line, sizeof(line), "%5zu: ", i);
-			i += bpf_insn_str(&b->insn[i], i, b->len,
-					  line + strlen(line),
-					  sizeof(line) - strlen(line));
+			n = bpf_insn_str(&b->insn[i], i, b->len,
+					 line + strlen(line),
+					 sizeof(line) - strlen(line));
+			kfunc_note(jp, b, i, line, sizeof(line));
+			ret_note(&b->insn[i], line, sizeof(line));
+			i += n;
 			json_array_append_new(a, json_string(line));
 		}
 	}
@@ -120,7 +203,8 @@ static json_t *chain_report(struct compile_opts *o,
 	json_t *r, *first = json_null();
 	int err;
 
-	err = nftj_prog_build(&jp, rs, family, table, chain, o->target);
+	err = nftj_prog_build_opts(&jp, rs, family, table, chain, o->target,
+				   o->no_load ? NFTJ_F_NO_LOAD : 0);
 	r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I}",
 		      "family", family_name(family), "table", table,
 		      "chain", chain,
@@ -153,6 +237,8 @@ static json_t *chain_report(struct compile_opts *o,
 		json_object_set_new(r, "fallback", report_fallback(&jp));
 		json_object_set_new(r, "insns", json_integer(jp.insns));
 		json_object_set_new(r, "programs", json_integer(jp.nseg));
+		if (o->target == NFTJ_TARGET_KERNEL)
+			json_object_set_new(r, "services", services_json(&jp));
 	}
 	json_object_set_new(r, "first_interpreted", first);
 	if (jp.prog_fd >= 0) {
@@ -164,6 +250,15 @@ static json_t *chain_report(struct compile_opts *o,
 		json_object_set_new(r, "verifier", json_string("rejected"));
 		json_object_set_new(r, "verifier_log", json_string(jp.log));
 		o->failed++;
+	} else if (err == -ENOPKG) {
+		/* services, but no kernel part to serve them */
+		json_object_set_new(r, "verifier", json_string("not run"));
+		json_object_set_new(r, "load_error", json_string(jp.why));
+		snprintf(o->kernel_missing, sizeof(o->kernel_missing), "%s",
+			 jp.why);
+		o->failed++;
+	} else if (!err && o->no_load) {
+		json_object_set_new(r, "verifier", json_string("not run"));
 	} else if (err && err != -EOPNOTSUPP) {
 		json_object_set_new(r, "reason", json_string(jp.why));
 		o->failed++;
@@ -212,6 +307,21 @@ static void print_text(json_t *r)
 		       json_integer_value(json_object_get(r, "insns")),
 		       json_integer_value(json_object_get(prog,
 							  "jited_bytes")));
+	if (json_array_size(json_object_get(r, "services")))
+		printf("  services: %zu (kfunc %s)\n",
+		       json_array_size(json_object_get(r, "services")),
+		       NFTJ_SVC_KFUNC);
+	if (json_object_get(r, "load_error"))
+		printf("  not loaded: %s\n", json_string_value(
+			json_object_get(r, "load_error")));
+	else if (!json_is_object(prog) &&
+		 json_integer_value(json_object_get(r, "insns")) &&
+		 !strcmp(json_string_value(json_object_get(r, "verifier")) ?
+			 json_string_value(json_object_get(r, "verifier")) : "",
+			 "not run"))
+		printf("  not loaded (--no-load): %lld insns, %lld programs\n",
+		       json_integer_value(json_object_get(r, "insns")),
+		       json_integer_value(json_object_get(r, "programs")));
 	if (json_object_get(r, "verifier_log"))
 		printf("  verifier rejected the program (%lld insns):\n%s\n",
 		       json_integer_value(json_object_get(r, "insns")),
@@ -261,6 +371,9 @@ static int run(struct compile_opts *o)
 		json_decref(all);
 	}
 	nftj_ruleset_free(&rs);
+	if (o->kernel_missing[0])
+		errmsg("%s (compile --no-load shows the code)",
+		       o->kernel_missing);
 	if (!o->matched && (o->table || o->chain)) {
 		errmsg("no base chain matches%s%s%s%s", o->table ? " table " : "",
 		       o->table ? o->table : "", o->chain ? " chain " : "",
@@ -279,6 +392,7 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		{ "target", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "disasm", no_argument, NULL, 'd' },
+		{ "no-load", no_argument, NULL, 'L' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -292,6 +406,7 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		case 'c': o.chain = optarg; break;
 		case 'j': o.json = true; break;
 		case 'd': o.disasm = true; break;
+		case 'L': o.no_load = true; break;
 		case 'n': netns = optarg; break;
 		case 'f':
 			if (family_parse(optarg, &o.family)) {

@@ -41,8 +41,10 @@ int nftj_target_parse(const char *s, enum nftj_target *t)
 
 static unsigned int target_caps(enum nftj_target t)
 {
-	/* the kernel target's sets, counters and sockets need kfuncs */
-	return t == NFTJ_TARGET_TEST ? IMR_CAP_ALL : 0;
+	/* the kernel evaluates sets, counters, ct and sockets for the
+	 * kernel target: services
+	 */
+	return t == NFTJ_TARGET_TEST ? IMR_CAP_ALL : IMR_CAP_SERVICES;
 }
 
 size_t nftj_prog_rules(const struct nftj_prog *jp)
@@ -54,7 +56,8 @@ size_t nftj_prog_compiled(const struct nftj_prog *jp)
 {
 	const struct imr_chain *ch;
 
-	if (!jp->imr.nchains || jp->prog_fd < 0)
+	if (!jp->imr.nchains || (jp->prog_fd < 0 && !(jp->no_load &&
+							  jp->insns)))
 		return 0;
 	ch = &jp->imr.chains[0];
 	return ch->first_unsupported < 0 ? ch->nrules :
@@ -120,6 +123,8 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 	uint32_t ilen = sizeof(info);
 	int fd, err;
 
+	if (jp->nsvc && jp->kfunc.off)
+		o.fd_array = jp->kfunc.fd_array;
 	fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, jp->name, "GPL",
 			   sg->buf.insn, sg->buf.len, &o);
 	if (fd < 0) {
@@ -147,12 +152,39 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 	return 0;
 }
 
+/* the service table the attach request sends, from the IMR's services */
+static int svc_table(struct nftj_prog *jp)
+{
+	const struct imr_prog *p = &jp->imr;
+	size_t i;
+
+	if (!p->nsvcs)
+		return 0;
+	jp->svc = calloc(p->nsvcs, sizeof(*jp->svc));
+	if (!jp->svc)
+		return -ENOMEM;
+	for (i = 0; i < p->nsvcs; i++) {
+		jp->svc[i].chain = p->chains[p->svcs[i].chain].name;
+		jp->svc[i].handle = p->svcs[i].handle;
+		jp->svc[i].index = p->svcs[i].pos;
+		jp->svc[i].kind = p->svcs[i].kind;
+		jp->svc[i].expr = p->svcs[i].text;
+	}
+	jp->nsvc = p->nsvcs;
+	return 0;
+}
+
 static int emit(struct nftj_prog *jp)
 {
 	size_t i;
 	int err;
 
 	err = cg_plan(&jp->imr, jp->target, &jp->maps, &jp->plan);
+	if (err)
+		return err;
+	err = imr_svc_prune(&jp->imr);
+	if (!err)
+		err = svc_table(jp);
 	if (err)
 		return err;
 	if (jp->plan.nseg > 1) {
@@ -219,6 +251,7 @@ int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	memset(jp, 0, sizeof(*jp));
 	jp->target = target;
 	jp->prog_fd = -1;
+	jp->kfunc.btf_fd = -1;
 	jp->maps.stats_fd = -1;
 	jp->maps.meta_fd = -1;
 	jp->maps.prog_array_fd = -1;
@@ -238,6 +271,18 @@ int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	if (err)
 		return err;
 	jp->compile_ms = now_ms() - t0;
+	jp->no_load = flags & NFTJ_F_NO_LOAD;
+	if (jp->no_load)
+		return 0;
+	if (jp->nsvc) {
+		err = nftj_kfunc_find(&jp->kfunc, NFTJ_KFUNC_MODULE,
+				      NFTJ_SVC_KFUNC, jp->why,
+				      sizeof(jp->why));
+		if (err)
+			return err;
+		for (size_t i = 0; i < jp->nseg; i++)
+			nftj_kfunc_patch(&jp->seg[i].buf, &jp->kfunc);
+	}
 	t0 = now_ms();
 	err = load_all(jp);
 	jp->load_ms = now_ms() - t0;
@@ -267,7 +312,10 @@ void nftj_prog_free(struct nftj_prog *jp)
 			close(jp->maps.set_fd[i]);
 	free(jp->maps.set_fd);
 	free(jp->log);
+	free(jp->svc);
+	nftj_kfunc_release(&jp->kfunc);
 	imr_prog_free(&jp->imr);
 	memset(jp, 0, sizeof(*jp));
 	jp->prog_fd = -1;
+	jp->kfunc.btf_fd = -1;
 }

@@ -10,7 +10,22 @@
 #include "bpfbuf.h"
 #include "codegen.h"
 #include "imr.h"
+#include "kfunc.h"
 #include "model.h"
+
+/*
+ * Kernel target: one service of the program, as NFTJ_CMD_ATTACH names it
+ * in NFTJ_A_SERVICES (uapi nf_tables_jit.h).  The program passes the
+ * entry's index to nftj_svc_eval(); the kernel evaluates expression
+ * `index` (0-based, netlink order) of rule `handle` of chain `chain`.
+ */
+struct nftj_service {
+	const char *chain;		/* chain of the rule (IMR's name) */
+	uint64_t handle;		/* rule handle */
+	uint32_t index;			/* position of the expression */
+	enum imr_svc_kind kind;
+	const char *expr;		/* as `nft --debug=netlink` shows it */
+};
 
 /* one program of a chain: long chains are split into tail-called segments */
 struct nftj_seg {
@@ -35,20 +50,28 @@ struct nftj_prog {
 	char why[256];		/* why the chain is not compiled at all */
 	char *log;		/* verifier log when it rejected the program */
 	double compile_ms, load_ms;
+	struct nftj_service *svc;	/* the service table, in order */
+	size_t nsvc;
+	struct nftj_kfunc kfunc;	/* services: the kfunc, its BTF */
+	bool no_load;			/* NFTJ_F_NO_LOAD: emitted only */
 };
 
 /*
  * Compile and load base chain family/table/chain.  Returns 0 (program
  * loaded; rules from imr.chains[0].first_unsupported on are left to the
  * interpreter), -ENOENT, -EOPNOTSUPP (the whole chain stays with the
- * interpreter: jp->why), or another -errno: the verifier's rejection has
- * its log in jp->log, anything else a message in jp->why.
+ * interpreter: jp->why), -ENOPKG (kernel target: the program needs
+ * services and the kernel has no services kfunc; jp->why says "kernel
+ * part not loaded: ..."; the code is emitted all the same), or another
+ * -errno: the verifier's rejection has its log in jp->log, anything else
+ * a message in jp->why.
  */
 int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		    uint32_t family, const char *table, const char *chain,
 		    enum nftj_target target);
 /* the same with NFTJ_F_* options */
 #define NFTJ_F_SLOW_LOADS	0x1	/* testing: all reads by helper */
+#define NFTJ_F_NO_LOAD		0x2	/* emit only: no verifier, no kfunc */
 int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 			 uint32_t family, const char *table, const char *chain,
 			 enum nftj_target target, unsigned int flags);
