@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables_jit.h>
 
 #include "cli.h"
+#include "kctl.h"
 
 void errmsg(const char *fmt, ...)
 {
@@ -160,5 +162,18 @@ int ruleset_load(struct nftj_ruleset *rs)
 		errmsg("cannot read the nf_tables ruleset: %s%s",
 		       strerror(-err), err == -EPERM ?
 		       " (CAP_NET_ADMIN is needed)" : "");
+	return err;
+}
+
+int cli_kctl_open(struct nftj_kctl *k)
+{
+	int err = nftj_kctl_open(k);
+
+	if (err == -ENOENT)
+		errmsg("kernel part not loaded: no generic netlink family %s (nf_tables without the JIT)",
+		       NFTJ_GENL_NAME);
+	else if (err)
+		errmsg("generic netlink family %s: %s", NFTJ_GENL_NAME,
+		       strerror(-err));
 	return err;
 }

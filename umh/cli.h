@@ -33,9 +33,16 @@ int table_family(const struct nftj_ruleset *rs, const char *table,
 /* dump the ruleset, printing a clear error; returns 0 or -errno */
 int ruleset_load(struct nftj_ruleset *rs);
 
+struct nftj_kctl;
+/* open the kernel part's control socket, printing a clear error */
+int cli_kctl_open(struct nftj_kctl *k);
+
 void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cmd_compile(int argc, char **argv, const char *netns);
 int cmd_eval(int argc, char **argv, const char *netns);
+int cmd_attach(int argc, char **argv, const char *netns);
+int cmd_detach(int argc, char **argv, const char *netns);
+int cmd_kstatus(int argc, char **argv, const char *netns);
 
 #endif /* NFTJ_CLI_H */

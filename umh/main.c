@@ -15,6 +15,9 @@ static const char usage[] =
 "Commands:\n"
 "  compile   compile base chains and load them through the verifier\n"
 "  eval      run packets through a chain's program: verdict, deciding rule\n"
+"  attach    compile a base chain and attach it in the kernel (debug)\n"
+"  detach    detach a base chain's program (debug)\n"
+"  kstatus   the kernel part's attached programs and their statistics\n"
 "\n"
 "Options:\n"
 "  -n, --netns NETNS   work in network namespace NETNS (/run/netns/NETNS)\n"
@@ -60,6 +63,12 @@ int main(int argc, char **argv)
 		return cmd_compile(argc, argv, netns);
 	if (!strcmp(cmd, "eval"))
 		return cmd_eval(argc, argv, netns);
+	if (!strcmp(cmd, "attach"))
+		return cmd_attach(argc, argv, netns);
+	if (!strcmp(cmd, "detach"))
+		return cmd_detach(argc, argv, netns);
+	if (!strcmp(cmd, "kstatus"))
+		return cmd_kstatus(argc, argv, netns);
 	errmsg("unknown command %s (try --help)", cmd);
 	return EXIT_USAGE;
 }

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The nft_jit generic netlink family, with libmnl: family resolution
+ * (CTRL_CMD_GETFAMILY), attach, detach, get/dump.  Errors come back as
+ * -errno with the kernel's extended ack message, if any, in ext_msg.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <linux/netfilter/nf_tables_jit.h>
+
+#include "jit.h"
+#include "kctl.h"
+
+#define KCTL_RCVBUF	32768	/* holds a dump's skb */
+
+struct kctl_req {
+	struct nftj_kctl *k;
+	mnl_cb_t data_cb;	/* for each reply message */
+	void *data;
+	int cb_err;		/* a data callback's own error */
+};
+
+static int nlmsg_error_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	struct kctl_req *r = arg;
+	const struct nlattr *attr;
+	size_t off, len;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (!e->error)
+		return MNL_CB_STOP;	/* the ack */
+	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+		/* TLVs follow the echoed request, or its header if capped */
+		off = sizeof(*e) - sizeof(e->msg);
+		off += nlh->nlmsg_flags & NLM_F_CAPPED ? sizeof(e->msg) :
+		       e->msg.nlmsg_len;
+		off = MNL_ALIGN(off);
+		len = mnl_nlmsg_get_payload_len(nlh);
+		if (off < len) {
+			const void *tlv = (const char *)e + off;
+
+			mnl_attr_for_each_payload(tlv, (len - off)) {
+				if (mnl_attr_get_type(attr) !=
+				    NLMSGERR_ATTR_MSG ||
+				    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING))
+					continue;
+				snprintf(r->k->ext_msg, sizeof(r->k->ext_msg),
+					 "%s", mnl_attr_get_str(attr));
+			}
+		}
+	}
+	errno = -e->error;
+	return MNL_CB_ERROR;
+}
+
+static int nlmsg_done_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	/* a dump that failed after it started carries its error here */
+	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
+		int err = *(const int *)mnl_nlmsg_get_payload(nlh);
+
+		if (err < 0) {
+			errno = -err;
+			return MNL_CB_ERROR;
+		}
+	}
+	return MNL_CB_STOP;
+}
+
+static int nlmsg_noop_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	return MNL_CB_OK;
+}
+
+static int data_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct kctl_req *r = arg;
+	int ret;
+
+	if (!r->data_cb)
+		return MNL_CB_OK;
+	ret = r->data_cb(nlh, r->data);
+	if (ret == MNL_CB_ERROR)
+		r->cb_err = errno ? -errno : -EINVAL;
+	return ret;
+}
+
+/* send nlh and read replies until the ack, NLMSG_DONE or an error */
+static int kctl_talk(struct nftj_kctl *k, struct nlmsghdr *nlh,
+		     mnl_cb_t cb, void *data)
+{
+	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		[NLMSG_NOOP] = nlmsg_noop_cb,
+		[NLMSG_ERROR] = nlmsg_error_cb,
+		[NLMSG_DONE] = nlmsg_done_cb,
+	};
+	struct kctl_req r = { .k = k, .data_cb = cb, .data = data };
+	uint32_t seq = nlh->nlmsg_seq;
+	char *buf;
+	ssize_t n;
+	int ret;
+
+	k->ext_msg[0] = '\0';
+	if (mnl_socket_sendto(k->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	buf = malloc(KCTL_RCVBUF);
+	if (!buf)
+		return -ENOMEM;
+	do {
+		n = mnl_socket_recvfrom(k->nl, buf, KCTL_RCVBUF);
+		if (n < 0) {
+			ret = -errno;
+			free(buf);
+			return ret;
+		}
+		errno = 0;
+		ret = mnl_cb_run2(buf, (size_t)n, seq, k->portid, data_cb, &r,
+				  ctl, NLMSG_MIN_TYPE);
+	} while (ret == MNL_CB_OK);
+	free(buf);
+	if (ret == MNL_CB_ERROR)
+		return r.cb_err ? r.cb_err : -(errno ? errno : EPROTO);
+	return 0;
+}
+
+static struct nlmsghdr *genl_put(char *buf, uint16_t type, uint16_t flags,
+				 uint32_t seq, uint8_t cmd, uint8_t version)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *g;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = cmd;
+	g->version = version;
+	return nlh;
+}
+
+static int family_attr_cb(const struct nlattr *a, void *data)
+{
+	uint16_t *id = data;
+
+	if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID &&
+	    !mnl_attr_validate(a, MNL_TYPE_U16))
+		*id = mnl_attr_get_u16(a);
+	return MNL_CB_OK;
+}
+
+static int family_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), family_attr_cb,
+			      data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+int nftj_kctl_open(struct nftj_kctl *k)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	uint16_t id = 0;
+	int one = 1, err;
+
+	memset(k, 0, sizeof(*k));
+	k->seq = (uint32_t)time(NULL);
+	k->nl = mnl_socket_open(NETLINK_GENERIC);
+	if (!k->nl)
+		return -errno;
+	if (mnl_socket_bind(k->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		nftj_kctl_close(k);
+		return err;
+	}
+	k->portid = mnl_socket_get_portid(k->nl);
+	/* the kernel's error messages, without echoing the request */
+	mnl_socket_setsockopt(k->nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(k->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+
+	nlh = genl_put(buf, GENL_ID_CTRL, NLM_F_ACK, ++k->seq,
+		       CTRL_CMD_GETFAMILY, 1);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, NFTJ_GENL_NAME);
+	err = kctl_talk(k, nlh, family_cb, &id);
+	if (!err && !id)
+		err = -EPROTO;
+	if (err) {
+		nftj_kctl_close(k);
+		return err;
+	}
+	k->family = id;
+	return 0;
+}
+
+void nftj_kctl_close(struct nftj_kctl *k)
+{
+	if (k->nl)
+		mnl_socket_close(k->nl);
+	k->nl = NULL;
+}
+
+static void put_chain_id(struct nlmsghdr *nlh, uint32_t family,
+			 const char *table, const char *chain)
+{
+	mnl_attr_put_u32(nlh, NFTJ_A_FAMILY, family);
+	mnl_attr_put_strz(nlh, NFTJ_A_TABLE, table);
+	mnl_attr_put_strz(nlh, NFTJ_A_CHAIN, chain);
+}
+
+static size_t attr_len(size_t payload)
+{
+	return MNL_ALIGN(MNL_ATTR_HDRLEN + payload);
+}
+
+static size_t services_len(const struct nftj_kattach *a)
+{
+	size_t i, n = MNL_ATTR_HDRLEN;
+
+	for (i = 0; i < a->nsvc; i++)
+		n += MNL_ATTR_HDRLEN + attr_len(strlen(a->svc[i].chain) + 1) +
+		     attr_len(sizeof(uint64_t)) + attr_len(sizeof(uint32_t));
+	return n;
+}
+
+int nftj_kctl_attach(struct nftj_kctl *k, const struct nftj_kattach *a)
+{
+	size_t slen = a->nsvc ? services_len(a) : 0, size, i;
+	struct nlattr *nest, *one;
+	struct nlmsghdr *nlh;
+	char *buf;
+	int err;
+
+	k->ext_msg[0] = '\0';
+	if (a->nsvc > NFTJ_MAX_SERVICES || slen > UINT16_MAX) {
+		snprintf(k->ext_msg, sizeof(k->ext_msg),
+			 "%zu services take %zu bytes, one netlink attribute holds 65535",
+			 a->nsvc, slen);
+		return -E2BIG;
+	}
+	size = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr)) +
+	       attr_len(4) * 3 + attr_len(strlen(a->table) + 1) +
+	       attr_len(strlen(a->chain) + 1) + slen;
+	buf = calloc(1, size);
+	if (!buf)
+		return -ENOMEM;
+	nlh = genl_put(buf, k->family, NLM_F_ACK, ++k->seq, NFTJ_CMD_ATTACH,
+		       NFTJ_GENL_VERSION);
+	put_chain_id(nlh, a->family, a->table, a->chain);
+	mnl_attr_put_u32(nlh, NFTJ_A_GENID, a->genid);
+	mnl_attr_put_u32(nlh, NFTJ_A_PROG_FD, (uint32_t)a->prog_fd);
+	if (a->nsvc) {
+		nest = mnl_attr_nest_start(nlh, NFTJ_A_SERVICES);
+		for (i = 0; i < a->nsvc; i++) {
+			one = mnl_attr_nest_start(nlh, NFTJ_A_SERVICE);
+			mnl_attr_put_strz(nlh, NFTJ_SVC_A_CHAIN,
+					  a->svc[i].chain);
+			mnl_attr_put_u64(nlh, NFTJ_SVC_A_HANDLE,
+					 a->svc[i].handle);
+			mnl_attr_put_u32(nlh, NFTJ_SVC_A_INDEX,
+					 a->svc[i].index);
+			mnl_attr_nest_end(nlh, one);
+		}
+		mnl_attr_nest_end(nlh, nest);
+	}
+	err = kctl_talk(k, nlh, NULL, NULL);
+	free(buf);
+	return err;
+}
+
+int nftj_kctl_detach(struct nftj_kctl *k, uint32_t family,
+		     const char *table, const char *chain)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = genl_put(buf, k->family, NLM_F_ACK, ++k->seq, NFTJ_CMD_DETACH,
+		       NFTJ_GENL_VERSION);
+	put_chain_id(nlh, family, table, chain);
+	return kctl_talk(k, nlh, NULL, NULL);
+}
+
+struct kstat_parse {
+	const struct nlattr *tb[NFTJ_A_MAX + 1];
+	nftj_kstat_cb cb;
+	void *data;
+};
+
+static int kstat_attr_cb(const struct nlattr *a, void *data)
+{
+	static const enum mnl_attr_data_type types[NFTJ_A_MAX + 1] = {
+		[NFTJ_A_FAMILY] = MNL_TYPE_U32,
+		[NFTJ_A_TABLE] = MNL_TYPE_NUL_STRING,
+		[NFTJ_A_CHAIN] = MNL_TYPE_NUL_STRING,
+		[NFTJ_A_GENID] = MNL_TYPE_U32,
+		[NFTJ_A_PROG_ID] = MNL_TYPE_U32,
+		[NFTJ_A_NRULES] = MNL_TYPE_U32,
+		[NFTJ_A_NCHAINS] = MNL_TYPE_U32,
+		[NFTJ_A_NSERVICES] = MNL_TYPE_U32,
+		[NFTJ_A_RUNS] = MNL_TYPE_U64,
+		[NFTJ_A_RESUMES] = MNL_TYPE_U64,
+		[NFTJ_A_FALLBACKS] = MNL_TYPE_U64,
+		[NFTJ_A_DETACHES] = MNL_TYPE_U64,
+	};
+	struct kstat_parse *p = data;
+	uint16_t type = mnl_attr_get_type(a);
+
+	/* unknown attributes (a newer kernel part) are skipped */
+	if (type > NFTJ_A_MAX || types[type] == MNL_TYPE_UNSPEC)
+		return MNL_CB_OK;
+	if (mnl_attr_validate(a, types[type]) < 0)
+		return MNL_CB_ERROR;
+	p->tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static uint32_t get_u32(const struct nlattr *a)
+{
+	return a ? mnl_attr_get_u32(a) : 0;
+}
+
+static uint64_t get_u64(const struct nlattr *a)
+{
+	return a ? mnl_attr_get_u64(a) : 0;
+}
+
+static int kstat_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct kstat_parse *p = data;
+	struct nftj_kstat st = {};
+	int ret;
+
+	memset(p->tb, 0, sizeof(p->tb));
+	if (mnl_attr_parse(nlh, sizeof(struct genlmsghdr), kstat_attr_cb,
+			   p) < 0) {
+		errno = EPROTO;
+		return MNL_CB_ERROR;
+	}
+	if (!p->tb[NFTJ_A_TABLE] || !p->tb[NFTJ_A_CHAIN]) {
+		errno = EPROTO;
+		return MNL_CB_ERROR;
+	}
+	st.family = get_u32(p->tb[NFTJ_A_FAMILY]);
+	snprintf(st.table, sizeof(st.table), "%s",
+		 mnl_attr_get_str(p->tb[NFTJ_A_TABLE]));
+	snprintf(st.chain, sizeof(st.chain), "%s",
+		 mnl_attr_get_str(p->tb[NFTJ_A_CHAIN]));
+	st.genid = get_u32(p->tb[NFTJ_A_GENID]);
+	st.prog_id = get_u32(p->tb[NFTJ_A_PROG_ID]);
+	st.nrules = get_u32(p->tb[NFTJ_A_NRULES]);
+	st.nchains = get_u32(p->tb[NFTJ_A_NCHAINS]);
+	st.nservices = get_u32(p->tb[NFTJ_A_NSERVICES]);
+	st.runs = get_u64(p->tb[NFTJ_A_RUNS]);
+	st.resumes = get_u64(p->tb[NFTJ_A_RESUMES]);
+	st.fallbacks = get_u64(p->tb[NFTJ_A_FALLBACKS]);
+	st.detaches = get_u64(p->tb[NFTJ_A_DETACHES]);
+	ret = p->cb(&st, p->data);
+	if (ret) {
+		errno = ret < 0 ? -ret : EINVAL;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+int nftj_kctl_get(struct nftj_kctl *k, uint32_t family, const char *table,
+		  const char *chain, nftj_kstat_cb cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct kstat_parse p = { .cb = cb, .data = data };
+	struct nlmsghdr *nlh;
+
+	if (table && chain) {
+		nlh = genl_put(buf, k->family, NLM_F_ACK, ++k->seq,
+			       NFTJ_CMD_GET, NFTJ_GENL_VERSION);
+		put_chain_id(nlh, family, table, chain);
+	} else {
+		nlh = genl_put(buf, k->family, NLM_F_DUMP, ++k->seq,
+			       NFTJ_CMD_GET, NFTJ_GENL_VERSION);
+	}
+	return kctl_talk(k, nlh, kstat_cb, &p);
+}
