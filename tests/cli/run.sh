@@ -60,9 +60,22 @@ ip netns exec "$NS" nft -f examples/server.nft
 json "server.nft: every rule of both chains compiled" \
 	'all(c["status"] == "jit" and c["rules"] == c["compiled"] and c["verifier"] == "ok" for c in d["compile"]) and len(d["compile"]) == 2' \
 	-- "$JIT" -n "$NS" compile -j
-json "kernel target loads too" \
-	'all(c["verifier"] == "ok" and c["target"] == "kernel" for c in d["compile"])' \
-	-- "$JIT" -n "$NS" compile -j --target kernel
+# kernel target: sets, counters and skuid are services of the kernel part
+expect "kernel target: services need the kernel part" 1 \
+	"^nft-jit: kernel part not loaded: nf_tables has no nftj_svc_eval kfunc" \
+	-- "$JIT" -n "$NS" compile --target kernel
+json "kernel target --no-load: every rule compiled, services named" \
+	'all(c["status"] == "jit" and c["verifier"] == "not run" and c["target"] == "kernel" for c in d["compile"]) and {"chain": "input", "position": 3, "kind": "lookup", "expr": "lookup reg 1 set blocklist 0x0"}.items() <= d["compile"][0]["services"][0].items() and any(s["kind"] == "meta" and s["expr"] == "meta load skuid => reg 1" for s in d["compile"][1]["services"])' \
+	-- "$JIT" -n "$NS" compile -j --target kernel --no-load
+json "kernel target -d: the service table and the kfunc calls" \
+	'any(l.startswith("; svc 0: input handle ") and l.endswith("#3: lookup reg 1 set blocklist 0x0") for l in d["compile"][0]["disassembly"]) and any("call kfunc#0" in l and "nftj_svc_eval(svc 0:" in l for l in d["compile"][0]["disassembly"]) and any(l.endswith("; resume at rule #10") for l in d["compile"][0]["disassembly"])' \
+	-- "$JIT" -n "$NS" compile -j -d --target kernel --no-load -t filter -c input
+ip netns exec "$NS" nft add table ip plain
+ip netns exec "$NS" nft add chain ip plain c '{ type filter hook input priority 0; policy drop; }'
+ip netns exec "$NS" nft add rule ip plain c tcp dport 22 accept
+json "kernel target: a chain without services loads here" \
+	'd["compile"][0]["verifier"] == "ok" and d["compile"][0]["services"] == [] and d["compile"][0]["status"] == "jit"' \
+	-- "$JIT" -n "$NS" compile -j --target kernel -t plain
 json "compile -d annotates rules with nft text and IMR" \
 	'any(l.startswith("; input handle") and "@blocklist" in l for l in d["compile"][0]["disassembly"]) and any(l.startswith(";   imr:") for l in d["compile"][0]["disassembly"])' \
 	-- "$JIT" -n "$NS" compile -j -d -t filter -c input
@@ -76,6 +89,9 @@ ip netns exec "$NS" nft -f examples/server-ct.nft
 json "server-ct.nft: ct left to the interpreter, named" \
 	'd["compile"][0]["status"] == "interpreter" and d["compile"][0]["first_interpreted"]["reason"] == "ct" and d["compile"][0]["first_interpreted"]["index"] == 0' \
 	-- "$JIT" -n "$NS" compile -j -t filter -c input
+json "kernel target: ct is a service" \
+	'd["compile"][0]["status"] == "jit" and d["compile"][0]["services"][0]["expr"] == "ct load state => reg 1" and d["compile"][0]["services"][0]["kind"] == "ct"' \
+	-- "$JIT" -n "$NS" compile -j --target kernel --no-load -t filter -c input
 json "eval reports where the interpreter takes over" \
 	'd["eval"]["packets"][0]["verdict"] == "resume" and d["eval"]["packets"][0]["resume"]["chain"] == "input"' \
 	-- "$JIT" -n "$NS" eval -j -t filter -c input \
@@ -98,6 +114,28 @@ expect "unknown interface" 1 "interface nope" -- "$JIT" -n "$NS" eval -t filter 
 expect "broadcast without a device" 2 "broadcast needs --iif" -- "$JIT" -n "$NS" eval -t filter -c input --pkttype broadcast 4500
 expect "--help" 0 "" -- "$JIT" eval --help
 rm -f "$pcap"
+
+# the kernel part's control commands
+for cmd in attach detach kstatus; do
+	expect "$cmd --help" 0 "" -- "$JIT" $cmd --help
+done
+expect "attach: missing arguments" 2 "attach: missing arguments, expected FAMILY TABLE CHAIN" -- "$JIT" attach ip filter
+expect "attach: too many arguments" 2 "attach: too many arguments" -- "$JIT" attach ip filter input x
+expect "attach: bad family" 2 "attach: family bridge: ip, ip6 or inet" -- "$JIT" attach bridge filter input
+expect "attach: bad generation" 2 "attach: bad generation x" -- "$JIT" attach --genid x ip filter input
+expect "detach: missing arguments" 2 "detach: missing arguments" -- "$JIT" detach inet filter
+expect "kstatus: one argument" 2 "kstatus: expected no arguments or FAMILY TABLE CHAIN" -- "$JIT" kstatus inet
+expect "kstatus: unknown netns" 1 "network namespace" -- "$JIT" -n nftj-no-such-ns kstatus
+if "$JIT" -n "$NS" kstatus >/dev/null 2>&1; then
+	echo "skip kernel part not loaded: it is loaded here"
+	skipped=$((skipped + 1))
+else
+	notloaded="^nft-jit: kernel part not loaded: no generic netlink family nft_jit"
+	expect "kstatus: kernel part not loaded" 1 "$notloaded" -- "$JIT" -n "$NS" kstatus
+	expect "kstatus -j: kernel part not loaded" 1 "$notloaded" -- "$JIT" -n "$NS" kstatus -j
+	expect "attach: kernel part not loaded" 1 "$notloaded" -- "$JIT" -n "$NS" attach inet filter input
+	expect "detach: kernel part not loaded" 1 "$notloaded" -- "$JIT" -n "$NS" detach inet filter input
+fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

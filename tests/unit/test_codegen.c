@@ -1079,7 +1079,11 @@ static const char rs_kernel[] =
 	"		type filter hook input priority 0; policy accept;\n"
 	"		ip saddr 1.2.3.4 tcp dport 22 accept\n"
 	"		ip daddr 5.6.7.8 drop\n"
-	"		ip saddr 9.9.9.9 counter drop\n"
+	"		ip saddr 9.9.9.9 log drop\n"
+	"	}\n"
+	"	chain c3 {\n"
+	"		type filter hook input priority 1; policy drop;\n"
+	"		ip saddr 1.2.3.4 accept\n"
 	"	}\n"
 	"}\n";
 
@@ -1115,7 +1119,7 @@ static void check_kernel(struct nftj_ruleset *rs)
 	CHECK_EQ(prog_build(rs, NFPROTO_IPV4, "c", NFTJ_TARGET_KERNEL), 0);
 	CHECK(jp.prog_fd >= 0);
 	CHECK_EQ(jp.target, NFTJ_TARGET_KERNEL);
-	/* the counter needs what the kernel target lacks */
+	/* log stays with the interpreter */
 	CHECK_EQ(nftj_prog_compiled(&jp), 2);
 	CHECK(jp.imr.chains[0].rules[2].unsupported);
 
@@ -1136,6 +1140,18 @@ static void check_kernel(struct nftj_ruleset *rs)
 	/* without the runner's pktinfo: the interpreter from rule 0 */
 	CHECK_EQ(kernel_run(p, n, 0, 0, &ret), 0);
 	CHECK_EQ(ret, NFTJ_RET_RESUME(0));
+	nftj_prog_free(&jp);
+
+	/* the policy: the interpreter applies and counts it */
+	CHECK_EQ(prog_build(rs, NFPROTO_IPV4, "c3", NFTJ_TARGET_KERNEL), 0);
+	CHECK_EQ(nftj_prog_compiled(&jp), 1);
+	CHECK_EQ(jp.nsvc, 0);
+	n = pkt4(p, IPPROTO_TCP, "1.2.3.4", "9.9.9.9", 1, 22);
+	CHECK_EQ(kernel_run(p, n, NFTJ_F_PKTINFO, tcp, &ret), 0);
+	CHECK_EQ(ret, NF_ACCEPT);
+	n = pkt4(p, IPPROTO_TCP, "1.2.3.5", "9.9.9.9", 1, 22);
+	CHECK_EQ(kernel_run(p, n, NFTJ_F_PKTINFO, tcp, &ret), 0);
+	CHECK_EQ(ret, NFTJ_RET_RESUME(1));
 	nftj_prog_free(&jp);
 }
 
