@@ -33,9 +33,9 @@ static const char usage[] =
 "  fallbacks  packets the interpreter ran whole instead: an unexpected\n"
 "             return value, or a packet the program cannot see\n"
 "\n"
-"and detaches, the programs commits detached in this namespace.  The\n"
-"kernel reports it with each attachment: with none attached it is not\n"
-"known (and left out of the JSON).\n"
+"and detaches, the programs commits detached in this namespace (left\n"
+"out when the kernel part reports it only with attachments and there is\n"
+"none).\n"
 "\n"
 "JSON: {\"attachments\": [{\"family\", \"table\", \"chain\", \"genid\",\n"
 "\"prog_id\", \"nrules\", \"nchains\", \"nservices\", \"runs\", \"resumes\",\n"
@@ -50,7 +50,8 @@ static const char usage[] =
 struct kstatus {
 	json_t *all;
 	uint64_t detaches;
-	bool any;
+	bool any;		/* attachments reported */
+	bool known;		/* detaches reported */
 };
 
 static int collect(const struct nftj_kstat *st, void *data)
@@ -74,6 +75,7 @@ static int collect(const struct nftj_kstat *st, void *data)
 	json_array_append_new(ks->all, o);
 	ks->detaches = st->detaches;
 	ks->any = true;
+	ks->known = true;
 	return 0;
 }
 
@@ -120,8 +122,6 @@ static void print_table(const struct kstatus *ks)
 			}
 		}
 	}
-	printf("detaches: %llu (programs detached by commits)\n",
-	       (unsigned long long)ks->detaches);
 }
 
 int cmd_kstatus(int argc, char **argv, const char *netns)
@@ -172,6 +172,9 @@ int cmd_kstatus(int argc, char **argv, const char *netns)
 		return 1;
 	ks.all = json_array();
 	err = nftj_kctl_get(&k, family, table, chain, collect, &ks);
+	/* nothing attached carried DETACHES: ask for the namespace's */
+	if (!err && !ks.any && !nftj_kctl_detaches(&k, &ks.detaches))
+		ks.known = true;
 	nftj_kctl_close(&k);
 	if (err) {
 		errmsg("kstatus%s%s%s%s%s%s: %s%s%s", table ? " " : "",
@@ -185,7 +188,7 @@ int cmd_kstatus(int argc, char **argv, const char *netns)
 	if (json) {
 		json_t *out = json_pack("{s:o}", "attachments", ks.all);
 
-		if (ks.any)
+		if (ks.known)
 			json_object_set_new(out, "detaches", json_integer(
 					(json_int_t)ks.detaches));
 		json_dumpf(out, stdout, JSON_COMPACT);
@@ -197,6 +200,9 @@ int cmd_kstatus(int argc, char **argv, const char *netns)
 		printf("no programs attached\n");
 	else
 		print_table(&ks);
+	if (ks.known)
+		printf("detaches: %llu (programs detached by commits)\n",
+		       (unsigned long long)ks.detaches);
 	json_decref(ks.all);
 	return 0;
 }

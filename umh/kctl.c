@@ -369,6 +369,34 @@ static int kstat_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int detaches_attr_cb(const struct nlattr *a, void *data)
+{
+	uint64_t *v = data;
+
+	if (mnl_attr_get_type(a) == NFTJ_A_DETACHES &&
+	    !mnl_attr_validate(a, MNL_TYPE_U64))
+		*v = mnl_attr_get_u64(a);
+	return MNL_CB_OK;
+}
+
+static int detaches_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr),
+			      detaches_attr_cb, data) < 0 ? MNL_CB_ERROR :
+							    MNL_CB_OK;
+}
+
+int nftj_kctl_detaches(struct nftj_kctl *k, uint64_t *detaches)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	*detaches = 0;
+	nlh = genl_put(buf, k->family, NLM_F_ACK, ++k->seq, NFTJ_CMD_GET,
+		       NFTJ_GENL_VERSION);
+	return kctl_talk(k, nlh, detaches_cb, detaches);
+}
+
 int nftj_kctl_get(struct nftj_kctl *k, uint32_t family, const char *table,
 		  const char *chain, nftj_kstat_cb cb, void *data)
 {

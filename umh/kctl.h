@@ -68,4 +68,11 @@ typedef int (*nftj_kstat_cb)(const struct nftj_kstat *st, void *data);
 int nftj_kctl_get(struct nftj_kctl *k, uint32_t family, const char *table,
 		  const char *chain, nftj_kstat_cb cb, void *data);
 
+/*
+ * The namespace's DETACHES without an attachment to carry it: NFTJ_CMD_GET
+ * without FAMILY, TABLE and CHAIN.  0 or -errno (-EINVAL from a kernel
+ * part that answers only per chain).
+ */
+int nftj_kctl_detaches(struct nftj_kctl *k, uint64_t *detaches);
+
 #endif /* NFTJ_KCTL_H */
