@@ -80,6 +80,16 @@ vm-run:
 vm-shell:
 	tools/vm/run --timeout 3600 $(VM_OPTS) -i
 
+# The kernel's netfilter selftests (linux-source-6.1) in the VM, with the
+# stock modules and with build/kmod's; the results must match
+# (docs/kernel-selftests.md). NF_SELFTESTS_OPTS='--quick ...' for the script.
+NF_SELFTESTS_OPTS :=
+
+vm-nf-selftests: kmod
+	tools/vm/nf-selftests $(NF_SELFTESTS_OPTS)
+
+.PHONY: vm-nf-selftests
+
 # Build umh/nft-jit and the patched modules, boot the VM with them and run
 # the nft_jit kselftests, or TEST='command' (tools/vm-test).
 TEST		:=
