@@ -231,15 +231,6 @@ static int attach_run(const struct attach_opts *o)
 			       ATTACH_TRIES);
 		else if (err)
 			kerr("attach", o->family, o->table, o->chain, err, &k);
-		if (!err && jp.nseg > 1)
-			/*
-			 * A program array loses its programs when its last
-			 * user reference (our fd) goes: the kernel part holds
-			 * only the entry program.
-			 */
-			errmsg("warning: %s %s %s is %zu programs chained by tail calls; the kernel part does not hold their program array, emptied when this command exits: packets reaching rule #%zu resume in the interpreter there",
-			       family_name(o->family), o->table, o->chain,
-			       jp.nseg, jp.plan.first[1]);
 		if (!err) {
 			r = attach_json(o, &jp, a.genid, attempt);
 			if (o->json) {

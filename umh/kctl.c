@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <libmnl/libmnl.h>
@@ -220,34 +221,84 @@ static size_t attr_len(size_t payload)
 	return MNL_ALIGN(MNL_ATTR_HDRLEN + payload);
 }
 
+static size_t service_len(const struct nftj_service *svc)
+{
+	return MNL_ATTR_HDRLEN + attr_len(strlen(svc->chain) + 1) +
+	       attr_len(sizeof(uint64_t)) + attr_len(sizeof(uint32_t));
+}
+
+/* one NFTJ_A_SERVICES attribute holds at most 64 KiB: start another one
+ * when the next service would not fit
+ */
+#define SVC_NEST_MAX	(UINT16_MAX - 64)
+
 static size_t services_len(const struct nftj_kattach *a)
 {
-	size_t i, n = MNL_ATTR_HDRLEN;
+	size_t i, n = 0, cur = SVC_NEST_MAX;
 
-	for (i = 0; i < a->nsvc; i++)
-		n += MNL_ATTR_HDRLEN + attr_len(strlen(a->svc[i].chain) + 1) +
-		     attr_len(sizeof(uint64_t)) + attr_len(sizeof(uint32_t));
+	for (i = 0; i < a->nsvc; i++) {
+		if (cur + service_len(&a->svc[i]) > SVC_NEST_MAX) {
+			n += MNL_ATTR_HDRLEN;
+			cur = MNL_ATTR_HDRLEN;
+		}
+		cur += service_len(&a->svc[i]);
+		n += service_len(&a->svc[i]);
+	}
 	return n;
+}
+
+static void put_services(struct nlmsghdr *nlh, const struct nftj_kattach *a)
+{
+	struct nlattr *nest = NULL, *one;
+	size_t i, cur = SVC_NEST_MAX;
+
+	for (i = 0; i < a->nsvc; i++) {
+		if (cur + service_len(&a->svc[i]) > SVC_NEST_MAX) {
+			if (nest)
+				mnl_attr_nest_end(nlh, nest);
+			nest = mnl_attr_nest_start(nlh, NFTJ_A_SERVICES);
+			cur = MNL_ATTR_HDRLEN;
+		}
+		cur += service_len(&a->svc[i]);
+		one = mnl_attr_nest_start(nlh, NFTJ_A_SERVICE);
+		mnl_attr_put_strz(nlh, NFTJ_SVC_A_CHAIN, a->svc[i].chain);
+		mnl_attr_put_u64(nlh, NFTJ_SVC_A_HANDLE, a->svc[i].handle);
+		mnl_attr_put_u32(nlh, NFTJ_SVC_A_INDEX, a->svc[i].index);
+		mnl_attr_nest_end(nlh, one);
+	}
+	if (nest)
+		mnl_attr_nest_end(nlh, nest);
 }
 
 int nftj_kctl_attach(struct nftj_kctl *k, const struct nftj_kattach *a)
 {
-	size_t slen = a->nsvc ? services_len(a) : 0, size, i;
-	struct nlattr *nest, *one;
+	size_t slen = services_len(a), size;
 	struct nlmsghdr *nlh;
+	int sndbuf, err;
 	char *buf;
-	int err;
 
 	k->ext_msg[0] = '\0';
-	if (a->nsvc > NFTJ_MAX_SERVICES || slen > UINT16_MAX) {
+	if (a->nsvc > NFTJ_MAX_SERVICES) {
 		snprintf(k->ext_msg, sizeof(k->ext_msg),
-			 "%zu services take %zu bytes, one netlink attribute holds 65535",
-			 a->nsvc, slen);
+			 "%zu services, the kernel takes at most %u",
+			 a->nsvc, NFTJ_MAX_SERVICES);
 		return -E2BIG;
 	}
 	size = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct genlmsghdr)) +
 	       attr_len(4) * 3 + attr_len(strlen(a->table) + 1) +
 	       attr_len(strlen(a->chain) + 1) + slen;
+	/* a long service table makes a request larger than the default
+	 * socket send buffer (CAP_NET_ADMIN may force it)
+	 */
+	if (size > (size_t)MNL_SOCKET_BUFFER_SIZE) {
+		int fd = mnl_socket_get_fd(k->nl);
+
+		sndbuf = (int)(2 * size + 4096);
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf,
+			       sizeof(sndbuf)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+				   sizeof(sndbuf));
+	}
 	buf = calloc(1, size);
 	if (!buf)
 		return -ENOMEM;
@@ -256,20 +307,7 @@ int nftj_kctl_attach(struct nftj_kctl *k, const struct nftj_kattach *a)
 	put_chain_id(nlh, a->family, a->table, a->chain);
 	mnl_attr_put_u32(nlh, NFTJ_A_GENID, a->genid);
 	mnl_attr_put_u32(nlh, NFTJ_A_PROG_FD, (uint32_t)a->prog_fd);
-	if (a->nsvc) {
-		nest = mnl_attr_nest_start(nlh, NFTJ_A_SERVICES);
-		for (i = 0; i < a->nsvc; i++) {
-			one = mnl_attr_nest_start(nlh, NFTJ_A_SERVICE);
-			mnl_attr_put_strz(nlh, NFTJ_SVC_A_CHAIN,
-					  a->svc[i].chain);
-			mnl_attr_put_u64(nlh, NFTJ_SVC_A_HANDLE,
-					 a->svc[i].handle);
-			mnl_attr_put_u32(nlh, NFTJ_SVC_A_INDEX,
-					 a->svc[i].index);
-			mnl_attr_nest_end(nlh, one);
-		}
-		mnl_attr_nest_end(nlh, nest);
-	}
+	put_services(nlh, a);
 	err = kctl_talk(k, nlh, NULL, NULL);
 	free(buf);
 	return err;

@@ -60,6 +60,8 @@ struct nft_jit_att {
 	const struct nft_chain		*chain;	/* the base chain */
 	const struct nft_rule_blob	*blob;	/* its blob it runs for */
 	struct bpf_prog			*prog;
+	struct bpf_map			**urefs;	/* its program arrays */
+	u32				nurefs;
 	u32				genid;
 	u32				nrules;
 	u32				*rule_off;	/* nrules + 1 */
@@ -313,8 +315,24 @@ static const struct btf_kfunc_id_set nft_jit_kfunc_set = {
 
 /* ------------------------------------------------------------ lifetime */
 
+/* bpf_map_put_with_uref(), which Linux 6.1 does not export: drop the user
+ * reference taken with bpf_map_inc_with_uref() and the map reference.
+ */
+static void nft_jit_map_put_uref(struct bpf_map *map)
+{
+	if (atomic64_dec_and_test(&map->usercnt) &&
+	    map->ops->map_release_uref)
+		map->ops->map_release_uref(map);
+	bpf_map_put(map);
+}
+
 static void nft_jit_att_free(struct nft_jit_att *att)
 {
+	u32 i;
+
+	for (i = 0; i < att->nurefs; i++)
+		nft_jit_map_put_uref(att->urefs[i]);
+	kfree(att->urefs);
 	if (att->prog)
 		bpf_prog_put(att->prog);
 	free_percpu(att->stats);
@@ -691,21 +709,29 @@ static int nft_jit_svc_resolve(struct nft_jit_ctx *ctx, u32 idx,
 	return -EINVAL;
 }
 
-static int nft_jit_services(struct nft_jit_ctx *ctx, const struct nlattr *nest)
+/* The service table: the NFTJ_A_SERVICE nests of every NFTJ_A_SERVICES
+ * attribute, in order (one attribute holds at most 64 KiB).
+ */
+static int nft_jit_services(struct nft_jit_ctx *ctx,
+			    const struct genl_info *info)
 {
-	const struct nlattr *nla;
+	const struct nlattr *head = genlmsg_data(info->genlhdr);
+	int len = genlmsg_len(info->genlhdr);
+	const struct nlattr *attr, *nla;
+	int rem, rem2, err;
 	u32 n = 0;
-	int rem, err;
 
-	if (!nest)
-		return 0;
-	nla_for_each_nested(nla, nest, rem) {
-		if (nla_type(nla) != NFTJ_A_SERVICE)
-			return -EINVAL;
-		n++;
+	nla_for_each_attr(attr, head, len, rem) {
+		if (nla_type(attr) != NFTJ_A_SERVICES)
+			continue;
+		nla_for_each_nested(nla, attr, rem2) {
+			if (nla_type(nla) != NFTJ_A_SERVICE)
+				return -EINVAL;
+			n++;
+		}
 	}
 	if (n > NFTJ_MAX_SERVICES) {
-		NL_SET_ERR_MSG_ATTR(ctx->extack, nest, "too many services");
+		NL_SET_ERR_MSG(ctx->extack, "too many services");
 		return -E2BIG;
 	}
 	ctx->att->svc = kvcalloc(n ? n : 1, sizeof(*ctx->att->svc),
@@ -714,10 +740,14 @@ static int nft_jit_services(struct nft_jit_ctx *ctx, const struct nlattr *nest)
 		return -ENOMEM;
 	ctx->att->nsvc = n;
 	n = 0;
-	nla_for_each_nested(nla, nest, rem) {
-		err = nft_jit_svc_resolve(ctx, n++, nla);
-		if (err)
-			return err;
+	nla_for_each_attr(attr, head, len, rem) {
+		if (nla_type(attr) != NFTJ_A_SERVICES)
+			continue;
+		nla_for_each_nested(nla, attr, rem2) {
+			err = nft_jit_svc_resolve(ctx, n++, nla);
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }
@@ -760,8 +790,10 @@ static int nft_jit_lookup(struct nft_jit_ctx *ctx, struct nlattr **tb)
 	return 0;
 }
 
-static int nft_jit_attach_locked(struct nft_jit_ctx *ctx, struct nlattr **tb)
+static int nft_jit_attach_locked(struct nft_jit_ctx *ctx,
+				 const struct genl_info *info)
 {
+	struct nlattr **tb = info->attrs;
 	struct nftables_pernet *nft_net = nft_pernet(ctx->net);
 	struct nft_jit_att *att = ctx->att, *old;
 	int err;
@@ -783,7 +815,7 @@ static int nft_jit_attach_locked(struct nft_jit_ctx *ctx, struct nlattr **tb)
 	err = nft_jit_find_cover(ctx);
 	if (err)
 		return err;
-	err = nft_jit_services(ctx, tb[NFTJ_A_SERVICES]);
+	err = nft_jit_services(ctx, info);
 	if (err)
 		return err;
 
@@ -795,6 +827,36 @@ static int nft_jit_attach_locked(struct nft_jit_ctx *ctx, struct nlattr **tb)
 		nft_jit_unlink(old);
 	mutex_unlock(&nft_jit_mutex);
 	return 0;
+}
+
+/* A program array drops its programs when its last user reference goes:
+ * hold one on the program arrays of the program, so that its tail calls
+ * keep their targets after the helper closes its descriptors.
+ */
+static int nft_jit_hold_prog_arrays(struct nft_jit_att *att)
+{
+	struct bpf_prog_aux *aux = att->prog->aux;
+	struct bpf_map *map;
+	int err = 0;
+	u32 i;
+
+	mutex_lock(&aux->used_maps_mutex);
+	att->urefs = kcalloc(aux->used_map_cnt ? aux->used_map_cnt : 1,
+			     sizeof(*att->urefs), GFP_KERNEL_ACCOUNT);
+	if (!att->urefs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < aux->used_map_cnt; i++) {
+		map = aux->used_maps[i];
+		if (map->map_type != BPF_MAP_TYPE_PROG_ARRAY)
+			continue;
+		bpf_map_inc_with_uref(map);
+		att->urefs[att->nurefs++] = map;
+	}
+out:
+	mutex_unlock(&aux->used_maps_mutex);
+	return err;
 }
 
 static int nft_jit_nl_attach(struct sk_buff *skb, struct genl_info *info)
@@ -827,6 +889,11 @@ static int nft_jit_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	}
 	att->prog = prog;
 	write_pnet(&att->net, ctx.net);
+	err = nft_jit_hold_prog_arrays(att);
+	if (err) {
+		nft_jit_att_free(att);
+		return err;
+	}
 	att->stats = alloc_percpu_gfp(struct nft_jit_stats, GFP_KERNEL_ACCOUNT);
 	if (!att->stats) {
 		nft_jit_att_free(att);
@@ -835,7 +902,7 @@ static int nft_jit_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	ctx.att = att;
 
 	mutex_lock(&nft_net->commit_mutex);
-	err = nft_jit_attach_locked(&ctx, tb);
+	err = nft_jit_attach_locked(&ctx, info);
 	mutex_unlock(&nft_net->commit_mutex);
 	if (err)
 		nft_jit_att_free(att);
@@ -923,6 +990,42 @@ static int nft_jit_fill(struct sk_buff *skb, const struct net *net,
 	return 0;
 }
 
+/* the namespace: programs attached, programs detached by commits */
+static int nft_jit_nl_get_net(struct genl_info *info)
+{
+	struct net *net = genl_info_net(info);
+	struct nft_jit_att *att;
+	struct sk_buff *msg;
+	u32 attached = 0;
+	void *hdr;
+	int bkt;
+
+	msg = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &nft_jit_genl_family, 0,
+				NFTJ_CMD_GET);
+	if (!hdr)
+		goto nla_put_failure;
+	mutex_lock(&nft_jit_mutex);
+	hash_for_each(nft_jit_atts, bkt, att, node) {
+		if (net_eq(read_pnet(&att->net), net))
+			attached++;
+	}
+	mutex_unlock(&nft_jit_mutex);
+	if (nla_put_u32(msg, NFTJ_A_ATTACHED, attached) ||
+	    nla_put_u64_64bit(msg, NFTJ_A_DETACHES,
+			      READ_ONCE(nft_jit_pernet(net)->detaches),
+			      NFTJ_A_PAD))
+		goto nla_put_failure;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+nla_put_failure:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
 static int nft_jit_nl_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
@@ -931,9 +1034,11 @@ static int nft_jit_nl_get(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int err;
 
+	if (!tb[NFTJ_A_FAMILY] && !tb[NFTJ_A_TABLE] && !tb[NFTJ_A_CHAIN])
+		return nft_jit_nl_get_net(info);
 	if (!tb[NFTJ_A_FAMILY] || !tb[NFTJ_A_TABLE] || !tb[NFTJ_A_CHAIN]) {
 		NL_SET_ERR_MSG(info->extack,
-			       "family, table and chain are required");
+			       "family, table and chain go together");
 		return -EINVAL;
 	}
 	msg = nlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);

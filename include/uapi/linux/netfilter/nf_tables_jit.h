@@ -139,7 +139,8 @@ struct nftj_test_meta {
  * NFTJ_CMD_GET      FAMILY, TABLE, CHAIN; or a dump of every attachment:
  *     FAMILY, TABLE, CHAIN, GENID, PROG_ID, NRULES, NCHAINS, NSERVICES,
  *     RUNS, RESUMES, FALLBACKS.  Also the namespace's DETACHES (programs
- *     detached by commits) in every message.
+ *     detached by commits) in every message.  Without FAMILY, TABLE and
+ *     CHAIN (not a dump): the namespace's ATTACHED and DETACHES only.
  */
 #define NFTJ_GENL_NAME		"nft_jit"
 #define NFTJ_GENL_VERSION	1
@@ -171,6 +172,7 @@ enum nftj_attr {
 	NFTJ_A_FALLBACKS,	/* u64 */
 	NFTJ_A_DETACHES,	/* u64 */
 	NFTJ_A_PAD,
+	NFTJ_A_ATTACHED,	/* u32: programs attached in the namespace */
 	__NFTJ_A_MAX,
 };
 
@@ -186,7 +188,11 @@ enum nftj_svc_attr {
 
 #define NFTJ_SVC_A_MAX		(__NFTJ_SVC_A_MAX - 1)
 
-/* NFTJ_A_SERVICES holds one NFTJ_A_SERVICE nest per service, in order */
+/*
+ * The service table is the NFTJ_A_SERVICE nests (one per service) of every
+ * NFTJ_A_SERVICES attribute of the request, in order: an attribute holds
+ * at most 64 KiB, so a long table takes several.
+ */
 #define NFTJ_A_SERVICE		1
 #define NFTJ_MAX_SERVICES	65536
 
