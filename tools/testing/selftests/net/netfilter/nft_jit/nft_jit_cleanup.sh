@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Nothing is left behind: deleting a network namespace frees its programs;
-# unloading nf_tables (NFTJ_MODULES_DIR names the directory to reload the
-# modules from) frees programs still attached.  Run it last.
+# Nothing is left behind: deleting a network namespace or flushing its
+# ruleset frees its programs; nf_tables then unloads, leaving no program
+# and no nft_jit family, and reloads (NFTJ_MODULES_DIR names the modules'
+# directory).  Run it last.
 source "$(dirname "$0")/lib.sh"
 require
 
@@ -36,20 +37,23 @@ if [ -z "${NFTJ_MODULES_DIR:-}" ]; then
 	echo "SKIP: module unload (NFTJ_MODULES_DIR not set)"
 	finish
 fi
+# Every chain and expression holds a reference on nf_tables, so the module
+# unloads only once no ruleset is left, and with it every program.
 ip netns add "$ns1"
 nft1 -f "$here/plain.nft" || bad "loading plain.nft"
-expect "attach a program without services" jit attach ip filter out
+expect "attach" jit attach ip filter out
 prog=$(jit_state ip filter out prog_id)
+nft1 flush ruleset
+freed "$prog" && ok "program $prog freed by nft flush ruleset" ||
+	bad "program $prog still loaded after nft flush ruleset"
+ip netns del "$ns1"
+nft list tables | grep -q . && skip "the initial namespace has a ruleset: not unloading nf_tables"
 
-# nf_tables and the modules built with it, users first
-[ "$(jit_state ip filter out nservices)" = 0 ] &&
-	ok "program $prog uses no services" ||
-	bad "program $prog uses services: it pins nf_tables"
 users=$(lsmod | awk '$1 == "nf_tables" { gsub(",", " ", $4); print $4 }')
 # shellcheck disable=SC2086
-rmmod $users
-# programs of earlier tests (namespaces are freed asynchronously) may
-# still hold nf_tables through the services kfunc for a moment
+[ -n "$users" ] && rmmod $users
+# namespaces of earlier tests are freed asynchronously, and with them
+# their rulesets and programs
 unload() {
 	local i
 	for i in $(seq 100); do
@@ -58,11 +62,14 @@ unload() {
 	done
 	rmmod nf_tables
 }
-expect "unload nf_tables with a program attached" unload
+expect "unload nf_tables" unload
 [ -d /sys/module/nf_tables ] && bad "nf_tables still loaded" ||
 	ok "nf_tables unloaded"
-freed "$prog" && ok "program $prog freed by the unload" ||
-	bad "program $prog still loaded after the unload"
+left=$(bpftool prog show 2>/dev/null | grep -c 'sched_cls.*name [a-z_]*\.')
+[ "$left" = 0 ] && ok "no nft-jit program left" ||
+	bad "$left nft-jit programs left after the unload"
+expect_fail "no nft_jit family after the unload" "not loaded" \
+	"$NFT_JIT" kstatus
 
 # put the modules back for whatever runs next
 while read -r m; do

@@ -32,9 +32,9 @@ nft1 add element inet filter ports '{ 6000-6999 }'
 verdict_is "interval added" drop udp 10.0.1.2 6500 4000
 verdict_is "outside the interval" pass udp 10.0.1.2 7000 4000
 
-nft1 add element inet filter blocked '{ 10.0.1.200 timeout 2s }'
+nft1 add element inet filter blocked '{ 10.0.1.200 timeout 8s }'
 verdict_is "element with timeout" drop udp 10.0.1.200 53 4000
-sleep 3
+sleep 9
 verdict_is "element timed out" pass udp 10.0.1.200 53 4000
 
 nft1 add element inet filter action '{ 8000 : drop, 8001 : accept }'
