@@ -32,7 +32,7 @@ struct compile_opts {
 
 static const char usage[] =
 "Usage: nft-jit compile [-n NETNS] [-t TABLE] [-c CHAIN] [--family F]\n"
-"                       [--target kernel|test] [--no-load] [-j] [-d]\n"
+"                       [--target kernel|test|link] [--no-load] [-j] [-d]\n"
 "\n"
 "Read the nf_tables ruleset, compile every selected base chain (and the\n"
 "chains it jumps to) into eBPF and load it through the kernel verifier,\n"
@@ -49,8 +49,10 @@ static const char usage[] =
 "  -t, --table TABLE    only this table\n"
 "  -c, --chain CHAIN    only this base chain\n"
 "      --family F       only tables of family ip, ip6 or inet\n"
-"      --target T       test (default; runs with BPF_PROG_TEST_RUN) or\n"
-"                       kernel (run by nf_tables_jit from nft_do_chain)\n"
+"      --target T       test (default; runs with BPF_PROG_TEST_RUN),\n"
+"                       kernel (run by nf_tables_jit from nft_do_chain) or\n"
+"                       link (BPF_PROG_TYPE_NETFILTER for `nft-jit attach\n"
+"                       --link`: the whole chain or nothing)\n"
 "      --no-load        compile only: no verifier, no kernel part needed\n"
 "  -d, --disasm         print the BPF code annotated with its nft rules,\n"
 "                       and the services (chain, rule handle, position\n"

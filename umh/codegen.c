@@ -21,103 +21,16 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nf_tables_jit.h>
 
-#include "codegen.h"
+#include "codegen_int.h"
 #include "model.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the code generator assumes a little-endian BPF target"
 #endif
 
-#define R0 BPF_REG_0
-#define R1 BPF_REG_1
-#define R2 BPF_REG_2
-#define R3 BPF_REG_3
-#define R4 BPF_REG_4
-#define R5 BPF_REG_5
-#define R_CTX BPF_REG_6
-#define R_NH BPF_REG_7
-#define R_END BPF_REG_8
-#define R_PKT BPF_REG_9
-#define R_FP BPF_REG_10
-
-#define FP_STATS	(-8)
-#define FP_KEY		(-80)	/* u32 prefix length */
-#define FP_KEYDATA	(-76)
-#define FP_SCRATCH	(-96)
-#define FP_REGS		CG_FP_REGS	/* kernel target, see codegen.h */
-
-#define SKB(f)		((int16_t)offsetof(struct __sk_buff, f))
-
-/*
- * Largest transport offset the program handles itself: IPv4 gives at
- * most 60, the unrolled IPv6 walk 40 + 8 * 2048; the kernel runner's
- * value is checked in the prologue.  Masking with it bounds packet
- * offsets for the verifier without a branch.
- */
-#define THOFF_MAX	0x7fff
-#define SKB_CB(i)	((int16_t)(offsetof(struct __sk_buff, cb) + 4 * (i)))
-
-struct cg {
-	const struct imr_prog *p;
-	enum nftj_target target;
-	const struct cg_maps *maps;
-	struct bpf_buf *b;
-	int nh_off;
-	bool in_main;
-	uint32_t rule_id;	/* the rule being emitted: the decider */
-	size_t rule_idx;	/* main: its position in the base chain */
-	bool side_effect;	/* a service with side effects completed in
-				 * this rule (imr_svc.side_effect) */
-	int *chain_label;	/* per chain: subprogram label, -1 unused */
-	int resume0;		/* main: label returning "resume at the
-				 * segment's first rule" (no side effects yet)
-				 */
-	const struct cg_plan *plan;
-	size_t seg;
-	/* tests already passed on the current rule's main line */
-	bool l4_ok, nofrag_ok;
-	unsigned int *chain_cost;	/* planning: per chain, 0 unknown */
-};
-
 int cg_nh_offset(enum nftj_target target)
 {
 	return target == NFTJ_TARGET_TEST ? 14 : 0;
-}
-
-static void E(struct cg *c, struct bpf_insn i)
-{
-	bpf_emit(c->b, i);
-}
-
-static void J(struct cg *c, uint8_t op, uint8_t dst, int32_t imm, int label)
-{
-	bpf_emit_jmp(c->b, BPF_JMP | op | BPF_K, dst, 0, imm, label);
-}
-
-static void JX(struct cg *c, uint8_t op, uint8_t dst, uint8_t src, int label)
-{
-	bpf_emit_jmp(c->b, BPF_JMP | op | BPF_X, dst, src, 0, label);
-}
-
-/* 32-bit compare: a kfunc returning int leaves R0's upper half unset */
-static void J32(struct cg *c, uint8_t op, uint8_t dst, int32_t imm, int label)
-{
-	bpf_emit_jmp(c->b, BPF_JMP32 | op | BPF_K, dst, 0, imm, label);
-}
-
-static void JA(struct cg *c, int label)
-{
-	bpf_emit_jmp(c->b, BPF_JMP | BPF_JA, 0, 0, 0, label);
-}
-
-static int L(struct cg *c)
-{
-	return bpf_label_new(c->b);
-}
-
-static void BIND(struct cg *c, int label)
-{
-	bpf_label_bind(c->b, label);
 }
 
 /* ---- exits ---------------------------------------------------------- */
@@ -169,7 +82,9 @@ static void emit_call_chain(struct cg *c, int chain)
 {
 	E(c, I_MOV64_REG(R1, R_CTX));
 	E(c, I_MOV64_REG(R2, R_PKT));
-	if (c->target == NFTJ_TARGET_TEST)
+	if (c->target == NFTJ_TARGET_LINK)
+		link_call_args(c);
+	else if (c->target == NFTJ_TARGET_TEST)
 		E(c, I_LDX(BPF_DW, R3, R_FP, FP_STATS));
 	else
 		E(c, I_MOV64_IMM(R3, 0));
@@ -246,14 +161,14 @@ static void load_le(struct cg *c, int dst, int ptr, int off, int len)
 	}
 }
 
-static void load_value(struct cg *c, int ptr, int off, int len)
+void load_value(struct cg *c, int ptr, int off, int len)
 {
 	load_le(c, R1, ptr, off, len > 8 ? 8 : len);
 	if (len > 8)
 		load_le(c, R2, ptr, off + 8, len - 8);
 }
 
-static void test_flag(struct cg *c, uint32_t flag, bool want, int fail)
+void test_flag(struct cg *c, uint32_t flag, bool want, int fail)
 {
 	E(c, I_MOV64_REG(R4, R_PKT));
 	E(c, I_ALU64_IMM(BPF_AND, R4, (int32_t)flag));
@@ -506,10 +421,14 @@ static void eval(struct cg *c, const struct imr_expr *e, int fail)
 {
 	switch (e->type) {
 	case IMR_E_PAYLOAD:
-		eval_payload(c, e, fail);
+		if (c->target == NFTJ_TARGET_LINK)
+			link_payload(c, e, fail);
+		else
+			eval_payload(c, e, fail);
 		break;
 	case IMR_E_META:
-		eval_meta(c, e, fail);
+		if (c->target != NFTJ_TARGET_LINK || !link_meta(c, e, fail))
+			eval_meta(c, e, fail);
 		break;
 	case IMR_E_MASKXOR:
 		eval_maskxor(c, e, fail);
@@ -915,6 +834,10 @@ static void zero_regs(struct cg *c)
 
 static void emit_counter(struct cg *c, uint32_t id)
 {
+	if (c->target == NFTJ_TARGET_LINK) {
+		link_counter(c, id);
+		return;
+	}
 	E(c, I_LDX(BPF_DW, R1, R_FP, FP_STATS));
 	E(c, I_ALU64_IMM(BPF_ADD, R1, (int32_t)(sizeof(struct nftj_test_stats) +
 				    id * sizeof(struct nftj_counter))));
@@ -969,8 +892,8 @@ static void emit_rule(struct cg *c, const struct imr_rule *r)
 
 /* ---- pktinfo: nft_set_pktinfo_*() for the test target ------------------ */
 
-static void pktinfo_set(struct cg *c, int thoff_reg, int proto_reg,
-			uint32_t flags, int done)
+void pktinfo_set(struct cg *c, int thoff_reg, int proto_reg,
+		 uint32_t flags, int done)
 {
 	E(c, I_MOV64_REG(R_PKT, proto_reg));
 	E(c, I_ALU64_IMM(BPF_LSH, R_PKT, 16));
@@ -1019,7 +942,7 @@ static void pktinfo_ipv4(struct cg *c, bool validate, int unspec, int done)
 
 #define IP6_EXT_HDRS_MAX	8
 
-static void jump_if_ext(struct cg *c, int reg, int label)
+void jump_if_ext(struct cg *c, int reg, int label)
 {
 	static const int ext[] = { 0, 43, 44, 51, 59, 60 };
 	unsigned int i;
@@ -1166,6 +1089,10 @@ static void emit_tail_call(struct cg *c, size_t next_rule)
 	E(c, I_MOV64_IMM(R3, (int32_t)(c->seg + 1)));
 	E(c, I_CALL(BPF_FUNC_tail_call));
 	/* only if the tail call failed: the interpreter goes on */
+	if (c->target == NFTJ_TARGET_LINK) {
+		link_unhandled(c);
+		return;
+	}
 	E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(next_rule)));
 	E(c, I_EXIT());
 }
@@ -1179,32 +1106,46 @@ static void emit_main(struct cg *c)
 
 	c->in_main = true;
 	c->resume0 = L(c);
-	E(c, I_MOV64_REG(R_CTX, R1));
-	load_pkt_ptrs(c);
-	if (c->target == NFTJ_TARGET_KERNEL && chain_has_svc(ch, first, end))
-		zero_regs(c);
-	if (c->target == NFTJ_TARGET_TEST) {
-		E(c, I_ST(BPF_W, R_FP, FP_KEY, 0));
-		bpf_emit_ld_map_fd(c->b, R1, c->maps->stats_fd);
-		E(c, I_MOV64_REG(R2, R_FP));
-		E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEY));
-		E(c, I_CALL(BPF_FUNC_map_lookup_elem));
-		J(c, BPF_JEQ, R0, 0, c->resume0);
-		E(c, I_STX(BPF_DW, R_FP, R0, FP_STATS));
+	if (c->target == NFTJ_TARGET_LINK) {
+		link_main_prologue(c);	/* and pktinfo */
+	} else {
+		E(c, I_MOV64_REG(R_CTX, R1));
+		load_pkt_ptrs(c);
+		if (c->target == NFTJ_TARGET_KERNEL &&
+		    chain_has_svc(ch, first, end))
+			zero_regs(c);
+		if (c->target == NFTJ_TARGET_TEST) {
+			E(c, I_ST(BPF_W, R_FP, FP_KEY, 0));
+			bpf_emit_ld_map_fd(c->b, R1, c->maps->stats_fd);
+			E(c, I_MOV64_REG(R2, R_FP));
+			E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEY));
+			E(c, I_CALL(BPF_FUNC_map_lookup_elem));
+			J(c, BPF_JEQ, R0, 0, c->resume0);
+			E(c, I_STX(BPF_DW, R_FP, R0, FP_STATS));
+		}
+		emit_pktinfo(c);
 	}
-	emit_pktinfo(c);
 	JA(c, body);
 	BIND(c, c->resume0);
-	E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(first)));
-	E(c, I_EXIT());
+	if (c->target == NFTJ_TARGET_LINK) {
+		link_unhandled(c);	/* no interpreter to resume in */
+	} else {
+		E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(first)));
+		E(c, I_EXIT());
+	}
 	BIND(c, body);
 
 	for (i = first; i < end; i++) {
 		c->rule_idx = i;
 		if ((int)i == ch->first_unsupported) {
 			c->b->cur_src = ch->rules[i].id + 1;
-			E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(i)));
-			E(c, I_EXIT());
+			if (c->target == NFTJ_TARGET_LINK) {
+				link_unhandled(c);	/* compile refuses */
+			} else {
+				E(c, I_MOV32_IMM(R0,
+						 (int32_t)NFTJ_RET_RESUME(i)));
+				E(c, I_EXIT());
+			}
 			c->b->cur_src = 0;
 			return;
 		}
@@ -1225,9 +1166,12 @@ static void emit_subprog(struct cg *c, int chain)
 	BIND(c, c->chain_label[chain]);
 	E(c, I_MOV64_REG(R_CTX, R1));
 	E(c, I_MOV64_REG(R_PKT, R2));
-	if (c->target == NFTJ_TARGET_TEST)
+	if (c->target == NFTJ_TARGET_LINK)
+		link_subprog_prologue(c);
+	else if (c->target == NFTJ_TARGET_TEST)
 		E(c, I_STX(BPF_DW, R_FP, R3, FP_STATS));
-	load_pkt_ptrs(c);
+	if (c->target != NFTJ_TARGET_LINK)
+		load_pkt_ptrs(c);
 	if (c->target == NFTJ_TARGET_KERNEL &&
 	    chain_has_svc(ch, 0, ch->nrules))
 		zero_regs(c);
@@ -1253,6 +1197,8 @@ static int cg_init(struct cg *c, const struct imr_prog *p,
 		return -ENOMEM;
 	for (i = 0; i < p->nchains; i++)
 		c->chain_label[i] = -1;
+	if (target == NFTJ_TARGET_LINK)
+		c->th_win = link_th_window(p);
 	return 0;
 }
 

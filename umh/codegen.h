@@ -19,6 +19,16 @@
  *          register, which the kfunc ignores on input.
  * Regular chains are BPF subprograms: R1 ctx, R2 pktinfo, R3 statistics;
  * they return CG_RET_RETURN to continue in the caller, or the verdict.
+ *
+ * The link target (BPF_PROG_TYPE_NETFILTER, codegen_link.c) has no
+ * direct packet access: R6 is struct bpf_nf_ctx *, R7 a read-only window
+ * on the network header (bpf_dynptr_slice() of the fixed IPv4 or IPv6
+ * header, always linear at these hooks), R8 a window on the transport
+ * header or NULL (then every transport read is a slice of its own);
+ * fp-8 holds a pointer to the skb dynptr, which lives in the main frame
+ * at fp-112.  Subprograms get R1 ctx, R2 pktinfo, R3 the dynptr pointer,
+ * R4 and R5 the two windows.  Counters and the unhandled-packet count
+ * are addressed directly in the statistics map value.
  */
 #ifndef NFTJ_CODEGEN_H
 #define NFTJ_CODEGEN_H
@@ -29,7 +39,10 @@
 enum nftj_target {
 	NFTJ_TARGET_TEST,	/* BPF_PROG_TEST_RUN, Ethernet header first */
 	NFTJ_TARGET_KERNEL,	/* run by nf_tables_jit from nft_do_chain */
+	NFTJ_TARGET_LINK,	/* BPF_PROG_TYPE_NETFILTER at a hook, by link */
 };
+
+struct link_btf;
 
 #define CG_RET_RETURN	2	/* subprogram: back to the calling chain */
 /*
@@ -52,6 +65,8 @@ struct cg_maps {
 	int stats_fd;		/* test target: counters and decision */
 	int meta_fd;		/* test target: struct nftj_test_meta */
 	int *set_fd;		/* per IMR set */
+	const struct link_btf *btf;	/* link target: kfuncs, struct
+					 * offsets of the running kernel */
 };
 
 /*

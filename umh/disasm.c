@@ -69,6 +69,9 @@ int bpf_insn_str(const struct bpf_insn *in, size_t idx, size_t n,
 			if (in->src_reg == BPF_PSEUDO_MAP_FD)
 				snprintf(buf, size, "r%u = map[fd:%d]",
 					 in->dst_reg, in->imm);
+			else if (in->src_reg == BPF_PSEUDO_MAP_VALUE)
+				snprintf(buf, size, "r%u = map[fd:%d] value %+d",
+					 in->dst_reg, in->imm, in[1].imm);
 			else
 				snprintf(buf, size, "r%u = 0x%llx ll",
 					 in->dst_reg, (unsigned long long)v);

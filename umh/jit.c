@@ -11,6 +11,8 @@
 
 #include "build.h"
 #include "jit.h"
+#include "linkbtf.h"
+#include "nflink.h"
 #include "setmap.h"
 
 #define LOG_SIZE	(16u << 20)
@@ -25,7 +27,8 @@ static double now_ms(void)
 
 const char *nftj_target_name(enum nftj_target t)
 {
-	return t == NFTJ_TARGET_TEST ? "test" : "kernel";
+	return t == NFTJ_TARGET_TEST ? "test" :
+	       t == NFTJ_TARGET_LINK ? "link" : "kernel";
 }
 
 int nftj_target_parse(const char *s, enum nftj_target *t)
@@ -34,6 +37,8 @@ int nftj_target_parse(const char *s, enum nftj_target *t)
 		*t = NFTJ_TARGET_TEST;
 	else if (!strcmp(s, "kernel"))
 		*t = NFTJ_TARGET_KERNEL;
+	else if (!strcmp(s, "link"))
+		*t = NFTJ_TARGET_LINK;
 	else
 		return -EINVAL;
 	return 0;
@@ -41,9 +46,15 @@ int nftj_target_parse(const char *s, enum nftj_target *t)
 
 static unsigned int target_caps(enum nftj_target t)
 {
-	/* the kernel evaluates sets, counters, ct and sockets for the
-	 * kernel target: services
+	/*
+	 * the kernel evaluates sets, counters, ct and sockets for the
+	 * kernel target: services.  The link target has BPF maps, but no
+	 * socket owner (nf_tables reads it under the socket's callback
+	 * lock) and no link-layer header (a dynptr starts at the network
+	 * header).
 	 */
+	if (t == NFTJ_TARGET_LINK)
+		return IMR_CAP_SETS | IMR_CAP_COUNTERS;
 	return t == NFTJ_TARGET_TEST ? IMR_CAP_ALL : IMR_CAP_SERVICES;
 }
 
@@ -76,17 +87,20 @@ static int create_maps(struct nftj_prog *jp)
 		return -ENOMEM;
 	for (i = 0; i < jp->imr.nsets; i++)
 		jp->maps.set_fd[i] = -1;
-	if (jp->target != NFTJ_TARGET_TEST)
+	if (jp->target == NFTJ_TARGET_KERNEL)
 		return 0;
 	jp->maps.stats_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nftj_stats",
 					   4, (uint32_t)vsize, 1, NULL);
 	if (jp->maps.stats_fd < 0)
 		goto err;
+	if (jp->target == NFTJ_TARGET_LINK)
+		goto sets;
 	jp->maps.meta_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nftj_meta", 4,
 					  sizeof(struct nftj_test_meta), 1,
 					  NULL);
 	if (jp->maps.meta_fd < 0)
 		goto err;
+sets:
 	for (i = 0; i < jp->imr.nsets; i++) {
 		int fd = setmap_create(&jp->imr.sets[i], jp->why,
 				       sizeof(jp->why));
@@ -121,12 +135,18 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 	LIBBPF_OPTS(bpf_prog_load_opts, o);
 	struct bpf_prog_info info = {};
 	uint32_t ilen = sizeof(info);
+	enum bpf_prog_type type = BPF_PROG_TYPE_SCHED_CLS;
 	int fd, err;
 
 	if (jp->nsvc && jp->kfunc.off)
 		o.fd_array = jp->kfunc.fd_array;
-	fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, jp->name, "GPL",
-			   sg->buf.insn, sg->buf.len, &o);
+	if (jp->target == NFTJ_TARGET_LINK) {
+		type = (enum bpf_prog_type)NFTJ_PROG_TYPE_NETFILTER;
+		o.expected_attach_type =
+			(enum bpf_attach_type)NFTJ_ATTACH_NETFILTER;
+	}
+	fd = bpf_prog_load(type, jp->name, "GPL", sg->buf.insn, sg->buf.len,
+			   &o);
 	if (fd < 0) {
 		/* again with the verifier's log, for the report */
 		err = -errno;
@@ -135,9 +155,8 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 			o.log_buf = jp->log;
 			o.log_size = LOG_SIZE;
 			o.log_level = 1;
-			fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, jp->name,
-					   "GPL", sg->buf.insn, sg->buf.len,
-					   &o);
+			fd = bpf_prog_load(type, jp->name, "GPL",
+					   sg->buf.insn, sg->buf.len, &o);
 		}
 		if (fd < 0)
 			return err;
@@ -174,6 +193,26 @@ static int svc_table(struct nftj_prog *jp)
 	return 0;
 }
 
+/*
+ * A link program cannot hand a packet to the interpreter: the chain is
+ * compiled whole, or not at all.
+ */
+static int link_refuse(struct nftj_prog *jp)
+{
+	const struct imr_chain *ch = &jp->imr.chains[0];
+	const struct imr_rule *r;
+
+	if (ch->first_unsupported < 0)
+		return 0;
+	r = &ch->rules[ch->first_unsupported];
+	snprintf(jp->why, sizeof(jp->why),
+		 "link target: rule handle %llu (#%d) is not supported (%.100s); "
+		 "a link program cannot leave rules to the interpreter",
+		 (unsigned long long)r->handle, ch->first_unsupported,
+		 r->reason);
+	return -EOPNOTSUPP;
+}
+
 static int emit(struct nftj_prog *jp)
 {
 	size_t i;
@@ -187,6 +226,11 @@ static int emit(struct nftj_prog *jp)
 		err = svc_table(jp);
 	if (err)
 		return err;
+	if (jp->target == NFTJ_TARGET_LINK) {
+		err = link_refuse(jp);
+		if (err)
+			return err;
+	}
 	if (jp->plan.nseg > 1) {
 		jp->maps.prog_array_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY,
 							"nftj_segs", 4, 4,
@@ -259,6 +303,11 @@ int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		jp->seg[i].fd = -1;
 	prog_name(jp, table, chain);
 
+	if (target == NFTJ_TARGET_LINK) {
+		err = link_btf_get(&jp->maps.btf, jp->why, sizeof(jp->why));
+		if (err)
+			return err == -ENOENT ? -EOPNOTSUPP : err;
+	}
 	err = imr_build(&jp->imr, rs, family, table, chain,
 			target_caps(target), jp->why, sizeof(jp->why));
 	if (err)

@@ -96,6 +96,19 @@ struct nftj_test_meta {
 #define NFTJ_RULE_POLICY	0xffffffffU
 
 /*
+ * Link target (BPF_PROG_TYPE_NETFILTER attached with BPF_LINK_CREATE,
+ * Linux >= 6.4): the program returns NF_DROP or NF_ACCEPT only.  Its
+ * statistics map is an array with one element: struct nftj_link_stats
+ * followed by one struct nftj_counter per rule id, as the test target's.
+ * unhandled counts the packets the program could not decide exactly as
+ * nf_tables would (where the test target resumes in the interpreter):
+ * they were dropped.
+ */
+struct nftj_link_stats {
+	__u64 unhandled;
+};
+
+/*
  * Services (kernel target): the module nf_tables registers one kfunc for
  * BPF_PROG_TYPE_SCHED_CLS programs, valid only while the runner runs the
  * program attached to a chain:
