@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* nft-jit: a JIT compiler for nf_tables chains. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +16,9 @@ static const char usage[] =
 "Commands:\n"
 "  compile   compile base chains and load them through the verifier\n"
 "  eval      run packets through a chain's program: verdict, deciding rule\n"
-"  attach    compile a base chain and attach it in the kernel (debug)\n"
+"  attach    compile a base chain and attach it in the kernel (debug);\n"
+"            attach --link: run it at the chain's hook instead of the\n"
+"            chain, on a stock kernel (the link target)\n"
 "  detach    detach a base chain's program (debug)\n"
 "  kstatus   the kernel part's attached programs and their statistics\n"
 "\n"
@@ -23,6 +26,17 @@ static const char usage[] =
 "  -n, --netns NETNS   work in network namespace NETNS (/run/netns/NETNS)\n"
 "  -h, --help          this help; `nft-jit COMMAND --help` for a command\n"
 "  -V, --version       print the version\n";
+
+/* is opt among the command's arguments (before a "--")? */
+static bool has_opt(int argc, char **argv, const char *opt)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], opt))
+			return true;
+	return false;
+}
 
 int main(int argc, char **argv)
 {
@@ -64,7 +78,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "eval"))
 		return cmd_eval(argc, argv, netns);
 	if (!strcmp(cmd, "attach"))
-		return cmd_attach(argc, argv, netns);
+		return has_opt(argc, argv, "--link") ?
+		       cmd_attach_link(argc, argv, netns) :
+		       cmd_attach(argc, argv, netns);
 	if (!strcmp(cmd, "detach"))
 		return cmd_detach(argc, argv, netns);
 	if (!strcmp(cmd, "kstatus"))
