@@ -9,6 +9,11 @@ counters.  See README.md beside this file.
 
   tests/diff/run.py [--seed N] [--packets N] [--only SUBSTRING]
                     [--nft-jit PATH] [--artifacts DIR] [-v] [--self-test]
+                    [--target link]
+
+--target link checks the link target instead (link.py): the chain's
+BPF_PROG_TYPE_NETFILTER program attached at the same hook, the table
+dormant, the same packets.
 
 Exit status: 0 all passed (or skipped), 1 failures, 4 cannot run here.
 """
@@ -35,6 +40,7 @@ import culprit  # noqa: E402
 import gen  # noqa: E402
 import jit  # noqa: E402
 import kernel  # noqa: E402
+import link  # noqa: E402
 import model  # noqa: E402
 import netns  # noqa: E402
 import pcap  # noqa: E402
@@ -331,6 +337,9 @@ def parse_args(argv):
     ap.add_argument("--eval-arg", action="append", default=[],
                     help="extra option for nft-jit eval (repeatable), e.g. "
                     "--eval-arg=--slow-loads")
+    ap.add_argument("--target", choices=("test", "link"), default="test",
+                    help="test: `nft-jit eval` (BPF_PROG_TEST_RUN); link: "
+                    "the program attached at the hook (link.py)")
     ap.add_argument("-v", "--verbose", action="store_true")
     return ap.parse_args(argv)
 
@@ -394,8 +403,12 @@ def main(argv=None):
         try:
             for rs in sets:
                 try:
-                    out = run_ruleset(args, rs, workdir)
-                except (kernel.HarnessError, jit.EvalError,
+                    if args.target == "link" and not args.kernel_only:
+                        out = link.run_ruleset(args, rs, workdir,
+                                               sys.modules[__name__])
+                    else:
+                        out = run_ruleset(args, rs, workdir)
+                except (kernel.HarnessError, jit.EvalError, link.LinkError,
                         RuntimeError, ValueError, OSError) as e:
                     out = Outcome(rs.name)
                     out.status = "FAIL"
