@@ -45,5 +45,6 @@ int cmd_attach(int argc, char **argv, const char *netns);
 int cmd_detach(int argc, char **argv, const char *netns);
 int cmd_kstatus(int argc, char **argv, const char *netns);
 int cmd_attach_link(int argc, char **argv, const char *netns);
+int cmd_bench(int argc, char **argv, const char *netns);
 
 #endif /* NFTJ_CLI_H */

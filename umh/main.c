@@ -21,6 +21,7 @@ static const char usage[] =
 "            chain, on a stock kernel (the link target)\n"
 "  detach    detach a base chain's program (debug)\n"
 "  kstatus   the kernel part's attached programs and their statistics\n"
+"  bench     per-packet cost: interpreter vs link program on the same hook\n"
 "\n"
 "Options:\n"
 "  -n, --netns NETNS   work in network namespace NETNS (/run/netns/NETNS)\n"
@@ -85,6 +86,8 @@ int main(int argc, char **argv)
 		return cmd_detach(argc, argv, netns);
 	if (!strcmp(cmd, "kstatus"))
 		return cmd_kstatus(argc, argv, netns);
+	if (!strcmp(cmd, "bench"))
+		return cmd_bench(argc, argv, netns);
 	errmsg("unknown command %s (try --help)", cmd);
 	return EXIT_USAGE;
 }

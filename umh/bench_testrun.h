@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * BPF_PROG_TEST_RUN timing for `nft-jit bench`: a program run alone on
+ * each packet, `repeat` times in the kernel, no hook around it.
+ */
+#ifndef NFTJ_BENCH_TESTRUN_H
+#define NFTJ_BENCH_TESTRUN_H
+
+#include <stdint.h>
+
+#include "jit.h"
+#include "pkt.h"
+
+struct btr_result {
+	double ns;		/* mean per packet (each packet weighs the same) */
+	uint64_t resumed;	/* test target: packets resumed in the interpreter */
+};
+
+/*
+ * Time jp (test or link target) at hook `hook` over the packets.  For
+ * the test target, oif is the output interface the hook metadata names.
+ * Returns 0 or -errno.
+ */
+int btr_time(const struct nftj_prog *jp, const struct pkt_list *pl,
+	     uint32_t hook, uint32_t oif, uint32_t repeat,
+	     struct btr_result *r);
+
+#endif /* NFTJ_BENCH_TESTRUN_H */
