@@ -44,6 +44,23 @@ unit: tests/unit/unit-tests
 diff: all
 	python3 tests/diff/run.py --nft-jit umh/nft-jit
 
+# Benchmarks (docs/benchmarks.md, tools/bench/): the link target's
+# differential tests first, then the interpreter against the link
+# program on the same hook.  Not part of `make check`.  BENCH_QUICK=1:
+# the reduced run (under two minutes) into build/bench/; BENCH_NOTE: a
+# remark for the report (e.g. that the machine was shared).
+BENCH_QUICK	:=
+BENCH_OUT	:= $(if $(BENCH_QUICK),build/bench,docs)
+BENCH_NOTE	:=
+
+bench:
+	tools/install-deps --bench
+	$(MAKE) all
+	python3 tests/diff/run.py --nft-jit umh/nft-jit --target link \
+		--packets $(if $(BENCH_QUICK),200,500)
+	python3 tools/bench/run.py $(if $(BENCH_QUICK),--quick) \
+		--out $(BENCH_OUT) $(if $(BENCH_NOTE),--note "$(BENCH_NOTE)")
+
 # The README's main command.
 demo:
 	tools/install-deps
@@ -102,4 +119,5 @@ kselftest: vm-test
 clean:
 	rm -f umh/*.o umh/*.a umh/nft-jit tests/unit/*.o tests/unit/unit-tests
 
-.PHONY: all check unit diff demo deps install clean vm-run vm-shell vm-test kselftest
+.PHONY: all check unit diff demo deps install clean vm-run vm-shell vm-test kselftest \
+	bench
