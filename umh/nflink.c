@@ -157,13 +157,52 @@ out:
 	return len;
 }
 
+/* send len bytes of buf and read until the acknowledgement or an error */
+static int nl_request(struct mnl_socket *nl, char *buf, size_t size,
+		      size_t len)
+{
+	uint32_t portid = mnl_socket_get_portid(nl);
+	int ret = -ETIMEDOUT, i;
+
+	if (mnl_socket_sendto(nl, buf, len) < 0)
+		return -errno;
+	for (i = 0; i < 16; i++) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, size);
+
+		if (n <= 0)
+			return n < 0 ? -errno : -ENODATA;
+		ret = mnl_cb_run(buf, (size_t)n, 0, portid, NULL, NULL);
+		if (ret <= MNL_CB_STOP)
+			return ret < 0 ? -errno : 0;
+	}
+	return -ETIMEDOUT;
+}
+
+/* 0 if the table exists, -ENOENT if not (NEWTABLE would create it) */
+static int table_exists(struct mnl_socket *nl, char *buf, size_t size,
+			uint32_t family, const char *table, uint32_t seq)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, (uint16_t)family,
+				    NLM_F_ACK, seq);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	return nl_request(nl, buf, size, nlh->nlmsg_len);
+}
+
 int nftj_table_set_dormant(uint32_t family, const char *table, bool dormant)
 {
 	struct mnl_socket *nl;
-	uint32_t seq = (uint32_t)getpid() << 8, portid;
+	uint32_t seq = (uint32_t)getpid() << 8;
 	size_t size = MNL_SOCKET_BUFFER_SIZE, len;
 	char *buf = malloc(size);
-	int ret = -ENOMEM, i;
+	int ret = -ENOMEM;
 
 	if (!buf)
 		return -ENOMEM;
@@ -172,29 +211,13 @@ int nftj_table_set_dormant(uint32_t family, const char *table, bool dormant)
 		ret = -errno;
 		goto out;
 	}
-	portid = mnl_socket_get_portid(nl);
-	len = build_batch(buf, size, family, table, dormant, seq);
-	if (!len)
+	ret = table_exists(nl, buf, size, family, table, seq);
+	if (ret)
 		goto out;
-	if (mnl_socket_sendto(nl, buf, len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	/* the acknowledgement of the NEWTABLE message (or its error) */
-	ret = -ETIMEDOUT;
-	for (i = 0; i < 16; i++) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, size);
-
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -ENODATA;
-			break;
-		}
-		ret = mnl_cb_run(buf, (size_t)n, 0, portid, NULL, NULL);
-		if (ret <= MNL_CB_STOP) {
-			ret = ret < 0 ? -errno : 0;
-			break;
-		}
-	}
+	ret = -ENOMEM;
+	len = build_batch(buf, size, family, table, dormant, seq + 1);
+	if (len)
+		ret = nl_request(nl, buf, size, len);
 out:
 	if (nl)
 		mnl_socket_close(nl);

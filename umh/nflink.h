@@ -52,7 +52,10 @@ void nftj_links_detach(struct nftj_links *l);
 int nftj_table_dormant(const struct nftj_ruleset *rs, uint32_t family,
 		       const char *table, bool *dormant);
 
-/* set or clear NFT_TABLE_F_DORMANT of a table (a one-message commit) */
+/*
+ * Set or clear NFT_TABLE_F_DORMANT of an existing table (a one-message
+ * commit); -ENOENT if there is no such table.
+ */
 int nftj_table_set_dormant(uint32_t family, const char *table, bool dormant);
 
 #endif /* NFTJ_NFLINK_H */
