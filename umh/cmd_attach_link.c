@@ -129,9 +129,9 @@ static int prepare(struct session *s)
 		return err;
 	s->genid = s->rs.genid;
 	if (!dormant && !o->set_dormant) {
-		errmsg("table %s %s is active: its chain and the program would both filter.\n"
-		       "  Mark it dormant first (nft add table %s %s '{ flags dormant; }')\n"
-		       "  or pass --set-dormant.", family_name(s->family),
+		errmsg("table %s %s is active: its chain and the program would both filter; "
+		       "mark it dormant (nft add table %s %s '{ flags dormant; }') "
+		       "or pass --set-dormant", family_name(s->family),
 		       o->table, family_name(s->family), o->table);
 		return -EBUSY;
 	}

@@ -97,6 +97,36 @@ json "eval reports where the interpreter takes over" \
 	-- "$JIT" -n "$NS" eval -j -t filter -c input \
 	4500002800010000400600000a0a03040a00000138940016000000000000000050020400f7b20000
 
+# the link target: the whole chain or nothing; attach never runs silently
+# next to an active table
+json "link target: a chain with ct is refused whole, the rule named" \
+	'd["compile"][0]["status"] == "interpreter" and d["compile"][0]["target"] == "link" and "link target" in d["compile"][0]["reason"] and "(ct)" in d["compile"][0]["reason"]' \
+	-- "$JIT" -n "$NS" compile -j --target link -t filter -c input
+expect "attach: the link target refuses the chain" 1 "link target: rule" -- "$JIT" -n "$NS" attach --link -t filter -c input
+ip netns exec "$NS" nft -f - <<'EOF'
+table ip lnk {
+	chain c {
+		type filter hook output priority 0; policy accept;
+		udp dport 53 counter drop
+	}
+}
+EOF
+expect "attach: refuses an active table" 1 "is active.*--set-dormant" -- "$JIT" -n "$NS" attach --link -t lnk -c c
+out=$("$JIT" -n "$NS" attach --link -t lnk -c c --set-dormant --timeout 1 -j 2>&1)
+if python3 -c '
+import json, sys
+a, d = [json.loads(l) for l in sys.stdin.read().splitlines()]
+assert a["attached"]["set_dormant"] and a["attached"]["links"][0]["id"] > 0
+assert d["detached"]["reason"] == "timeout" and d["detached"]["unhandled"] == 0
+' <<<"$out" && ! ip netns exec "$NS" nft list table ip lnk | grep -q dormant; then
+	ok "attach --set-dormant: attached, detached on timeout, table woken"
+else
+	fail "attach --set-dormant: $out"
+fi
+expect "usage: bench without packets" 2 "are required" -- "$JIT" bench -t lnk -c c
+expect "attach --help" 0 "" -- "$JIT" attach --help
+expect "bench --help" 0 "" -- "$JIT" bench --help
+
 pcap=$(mktemp)
 printf 'not a pcap' >"$pcap"
 expect "usage: no command" 2 "" -- "$JIT"
