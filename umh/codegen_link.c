@@ -52,6 +52,12 @@
 
 #define NH_WIN4		20
 #define NH_WIN6		40
+/*
+ * inet: R9 bit 32 (above the pktinfo layout) is set when R7 is the
+ * 40-byte IPv6 window; the verifier tracks it per path, so a load from
+ * bytes 20..39 of the window is only explored where the window has them
+ */
+#define PKT_NH_WIN6	32
 #define TH_WIN_MAX	20	/* a TCP header without options */
 
 #define IP6_EXT_HDRS_MAX	8
@@ -131,14 +137,24 @@ void link_payload(struct cg *c, const struct imr_expr *e, int fail)
 		c->b->err = -EINVAL;
 		return;
 	case IMR_BASE_NH:
-		/* the IPv4 window is the smaller: valid for every family */
-		if (win && off + len <= NH_WIN4) {
+		if (win && off + len <= (c->p->family == NFPROTO_IPV6 ?
+					 NH_WIN6 : NH_WIN4)) {
 			load_value(c, R_WNH, off, len);
 			return;
 		}
+		if (win && off + len <= NH_WIN6 &&
+		    c->p->family == NFPROTO_INET) {
+			E(c, I_MOV64_REG(R4, R_PKT));
+			E(c, I_ALU64_IMM(BPF_RSH, R4, PKT_NH_WIN6));
+			J(c, BPF_JEQ, R4, 0, slow);
+			load_value(c, R_WNH, off, len);
+			JA(c, done);
+		}
+		BIND(c, slow);
 		slice(c, false, off, true, len);
 		J(c, BPF_JEQ, R0, 0, fail);
 		load_value(c, R0, 0, len);
+		BIND(c, done);
 		return;
 	case IMR_BASE_TH:
 		break;
@@ -395,6 +411,8 @@ static void find_hdr_ipv6(struct cg *c, int unspec, int done)
 
 static void pktinfo_ipv6(struct cg *c, bool validate, int unspec, int done)
 {
+	int walked = validate ? L(c) : done;
+
 	nh_window(c, NH_WIN6);
 	if (validate) {
 		E(c, I_LDX(BPF_B, R1, R_WNH, 0));
@@ -407,7 +425,15 @@ static void pktinfo_ipv6(struct cg *c, bool validate, int unspec, int done)
 		E(c, I_LDX(BPF_W, R3, R3, B(c)->skb_len));
 		JX(c, BPF_JGT, R1, R3, unspec);
 	}
-	find_hdr_ipv6(c, unspec, done);
+	find_hdr_ipv6(c, unspec, walked);
+	if (!validate)
+		return;
+	/* inet: R9 tells that R7 is the 40-byte window */
+	BIND(c, walked);
+	E(c, I_MOV64_IMM(R1, 1));
+	E(c, I_ALU64_IMM(BPF_LSH, R1, PKT_NH_WIN6));
+	E(c, I_ALU64_REG(BPF_OR, R_PKT, R1));
+	JA(c, done);
 }
 
 /* ---- frames ------------------------------------------------------------ */

@@ -416,6 +416,7 @@ static const char rs_inet[] =
 	"	chain c {\n"
 	"		type filter hook output priority 0; policy accept;\n"
 	"		meta nfproto ipv6 udp dport 53 drop\n"
+"		ip6 daddr 2001:db8::2 udp dport 52 drop\n"
 	"		ip daddr @s drop\n"
 	"		udp dport vmap { 80 : jump web, 22 : drop }\n"
 	"		udp dport 81 drop\n"
@@ -430,6 +431,11 @@ static void check_inet(struct nftj_ruleset *rs)
 	CHECK_EQ(build(rs, NFPROTO_INET), 0);
 	n = udp6(p, 1, 53);
 	CHECK_RUN(p, n, NF_DROP);
+	/* bytes 24..39 of the IPv6 window, only where it is IPv6's */
+	n = udp6(p, 0, 52);
+	CHECK_RUN(p, n, NF_DROP);
+	p[39] = 3;
+	CHECK_RUN(p, n, NF_ACCEPT);
 	n = udp4(p, "1.1.1.1", "2.2.2.2", 9, 53, 8);
 	CHECK_RUN(p, n, NF_ACCEPT);
 	n = udp4(p, "1.1.1.1", "10.1.2.3", 9, 1, 8);
