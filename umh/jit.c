@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nf_tables_jit.h>
 
 #include "build.h"
@@ -201,7 +202,27 @@ static int link_refuse(struct nftj_prog *jp)
 {
 	const struct imr_chain *ch = &jp->imr.chains[0];
 	const struct imr_rule *r;
+	size_t i, j;
 
+	/*
+	 * The program keeps a copy of the sets for as long as it runs;
+	 * `attach` follows commits, but elements that time out or that
+	 * the packet path adds change a set without one.
+	 */
+	for (i = 0; i < jp->imr.nsets; i++) {
+		const struct nftj_set *set = jp->imr.sets[i].nset;
+		bool tmo = set->flags & (NFT_SET_TIMEOUT | NFT_SET_EVAL);
+
+		for (j = 0; !tmo && j < set->nelems; j++)
+			tmo = set->elems[j].has_timeout;
+		if (!tmo)
+			continue;
+		snprintf(jp->why, sizeof(jp->why),
+			 "link target: set %.64s changes without a commit "
+			 "(timeouts or updates from the packet path): a "
+			 "program's copy would go stale", set->name);
+		return -EOPNOTSUPP;
+	}
 	if (ch->first_unsupported < 0)
 		return 0;
 	r = &ch->rules[ch->first_unsupported];

@@ -468,6 +468,11 @@ UNIT_TEST(link_inet_subprograms_sets)
 
 static const char rs_refuse[] =
 	"table ip t {\n"
+	"	set tmo { type ipv4_addr; flags timeout; }\n"
+	"	chain d {\n"
+	"		type filter hook output priority 1; policy accept;\n"
+	"		ip daddr @tmo drop\n"
+	"	}\n"
 	"	chain c {\n"
 	"		type filter hook output priority 0; policy accept;\n"
 	"		udp dport 53 drop\n"
@@ -485,6 +490,12 @@ static void check_refuse(struct nftj_ruleset *rs)
 	CHECK(strstr(jp.why, "link target"));
 	CHECK(strstr(jp.why, "(#1)"));
 	CHECK(strstr(jp.why, "log"));
+	nftj_prog_free(&jp);
+	/* a set whose elements time out would go stale in the program */
+	err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "d",
+			      NFTJ_TARGET_LINK);
+	CHECK_EQ(err, -EOPNOTSUPP);
+	CHECK(strstr(jp.why, "set tmo changes without a commit"));
 	nftj_prog_free(&jp);
 	/* the test target runs the first rule and resumes at the second */
 	err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c",
