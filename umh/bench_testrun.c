@@ -65,17 +65,27 @@ static int run_one(const struct nftj_prog *jp, const uint8_t *pkt,
 
 int btr_time(const struct nftj_prog *jp, const struct pkt_list *pl,
 	     uint32_t hook, uint32_t oif, uint32_t repeat,
-	     struct btr_result *r)
+	     uint32_t budget_ms, struct btr_result *r)
 {
 	uint32_t ret, dur;
-	double sum = 0;
+	double sum = 0, est;
 	size_t i;
 	int err;
 
 	memset(r, 0, sizeof(*r));
+	if (!pl->n)
+		return 0;
+	err = run_one(jp, pl->p[0].data, pl->p[0].len, hook, oif, 10, &ret,
+		      &dur);
+	if (err)
+		return err;
+	est = (dur ? dur : 1) * (double)pl->n;	/* ns per round */
+	if (est * repeat > budget_ms * 1e6)
+		repeat = (uint32_t)(budget_ms * 1e6 / est);
+	r->repeat = repeat ? repeat : 1;
 	for (i = 0; i < pl->n; i++) {
 		err = run_one(jp, pl->p[i].data, pl->p[i].len, hook, oif,
-			      repeat, &ret, &dur);
+			      r->repeat, &ret, &dur);
 		if (err)
 			return err;
 		sum += dur;

@@ -32,7 +32,7 @@ static const char *const mode_name[M_NUM] = { "floor", "interp", "jit" };
 struct bench_opts {
 	const char *table, *chain, *pcap, *dst4, *dst6, *oif;
 	uint32_t family;
-	unsigned int reps, min_time_ms, tr_repeat;
+	unsigned int reps, min_time_ms, tr_repeat, tr_budget_ms;
 	bool no_check, check_only;
 };
 
@@ -89,7 +89,9 @@ static const char usage[] =
 "      --oif NAME         output interface for the test-target metadata\n"
 "      --reps N           repetitions (default 15)\n"
 "      --min-time MS      minimum CPU time of one measurement (default 50)\n"
-"      --testrun-repeat N BPF_PROG_TEST_RUN repeat count (default 1000)\n"
+"      --testrun-repeat N BPF_PROG_TEST_RUN runs per packet (default 1000),\n"
+"                         fewer if a program would take more than\n"
+"      --testrun-budget MS  in all (default 1000)\n"
 "      --no-check         time even if the verdicts differ (not recommended)\n"
 "      --check-only       the verdict comparison alone, no timing\n"
 "  -j, --json           JSON output\n"
@@ -256,7 +258,7 @@ static void report(struct bench *b, const struct btr_result *tt,
 		json_object_set_new(modes, mode_name[m], series(b->ns[m], n));
 		json_object_set_new(wall, mode_name[m], series(b->wall[m], n));
 	}
-	out = json_pack("{s:{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:o, s:o, s:o, s:b, s:o, s:f, s:{s:f, s:i, s:f}}}",
+	out = json_pack("{s:{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:o, s:o, s:o, s:b, s:o, s:f, s:{s:f, s:i, s:f, s:i, s:i}}}",
 		"bench", "family", family_name(b->family),
 		"table", b->o->table, "chain", b->o->chain,
 		"hook", hook_name(ch->hook),
@@ -270,7 +272,8 @@ static void report(struct bench *b, const struct btr_result *tt,
 		"drops_consistent", b->drops_ok,
 		"wall_ns_per_packet", wall, "switch_ms", b->switch_ms,
 		"testrun", "test_ns", tt->ns, "test_resumed", (int)tt->resumed,
-		"link_ns", lt->ns);
+		"link_ns", lt->ns, "test_repeat", (int)tt->repeat,
+		"link_repeat", (int)lt->repeat);
 	free(verd);
 	if (json) {
 		json_dumpf(out, stdout, JSON_COMPACT);
@@ -396,10 +399,10 @@ static int run(struct bench_opts *o, bool json)
 	}
 	if (!b->terr && !o->check_only)
 		err = btr_time(&b->tp, &b->pl, NF_INET_LOCAL_OUT, b->oif,
-			       o->tr_repeat, &tt);
+			       o->tr_repeat, o->tr_budget_ms, &tt);
 	if (!err && !b->lerr && !o->check_only)
 		err = btr_time(&b->lp, &b->pl, NF_INET_LOCAL_OUT, 0,
-			       o->tr_repeat, &lt);
+			       o->tr_repeat, o->tr_budget_ms, &lt);
 	if (err)
 		errmsg("BPF_PROG_TEST_RUN: %s", strerror(-err));
 	else
@@ -443,6 +446,7 @@ int cmd_bench(int argc, char **argv, const char *netns)
 		{ "reps", required_argument, NULL, 'R' },
 		{ "min-time", required_argument, NULL, 'M' },
 		{ "testrun-repeat", required_argument, NULL, 'T' },
+		{ "testrun-budget", required_argument, NULL, 'B' },
 		{ "no-check", no_argument, NULL, 'C' },
 		{ "check-only", no_argument, NULL, 'K' },
 		{ "json", no_argument, NULL, 'j' },
@@ -451,7 +455,7 @@ int cmd_bench(int argc, char **argv, const char *netns)
 		{}
 	};
 	struct bench_opts o = { .reps = 15, .min_time_ms = 50,
-				.tr_repeat = 1000 };
+				.tr_repeat = 1000, .tr_budget_ms = 1000 };
 	bool json = false;
 	int c;
 
@@ -481,6 +485,10 @@ int cmd_bench(int argc, char **argv, const char *netns)
 			break;
 		case 'T':
 			if (parse_uint(optarg, 1, 10000000, &o.tr_repeat))
+				goto bad;
+			break;
+		case 'B':
+			if (parse_uint(optarg, 1, 600000, &o.tr_budget_ms))
 				goto bad;
 			break;
 		case 'h':

@@ -226,11 +226,14 @@ def _machine(doc):
                                              m["memory_gb"]),
            "| system | Debian %s, %s |" % (m.get("debian", "?"), m["nft"]),
            "| nft-jit | %s |" % m["commit"],
-           "| run | %s: %d packets per case, %d repetitions, %d ms minimum "
-           "per measurement, BPF_PROG_TEST_RUN repeat %d, seed %d, %d s |" % (
+           "| run | %s: %d packets per case, %d repetitions, %d ms of CPU "
+           "time at least per measurement, BPF_PROG_TEST_RUN %d runs per "
+           "packet (fewer where a program would take more than %d ms in "
+           "all), seed %d, %d s |" % (
                doc["mode"], doc["config"]["packets"], doc["config"]["reps"],
                doc["config"]["min_time"], doc["config"]["tr_repeat"],
-               doc["config"]["seed"], doc["seconds"]),
+               doc["config"]["tr_budget"], doc["config"]["seed"],
+               doc["seconds"]),
            "| load average (1 min) during the run | %.2f to %.2f (sampled "
            "after each case) |" % (min(ones), max(ones))]
     if doc.get("note"):

@@ -39,8 +39,10 @@ import netns  # noqa: E402
 import pcap  # noqa: E402
 import report  # noqa: E402
 
-FULL = {"packets": 2000, "reps": 21, "min_time": 60, "tr_repeat": 2000}
-QUICK = {"packets": 500, "reps": 9, "min_time": 20, "tr_repeat": 200}
+FULL = {"packets": 2000, "reps": 21, "min_time": 60, "tr_repeat": 2000,
+        "tr_budget": 2000}
+QUICK = {"packets": 500, "reps": 9, "min_time": 20, "tr_repeat": 200,
+         "tr_budget": 300}
 
 
 class CaseError(Exception):
@@ -115,7 +117,7 @@ def run_case(case, args, cfg, work):
         res = nft_jit(args, tn.name, [
             "-r", pkts, "--reps", str(cfg["reps"]), "--min-time",
             str(cfg["min_time"]), "--testrun-repeat",
-            str(cfg["tr_repeat"])])
+            str(cfg["tr_repeat"]), "--testrun-budget", str(cfg["tr_budget"])])
     ns = res["ns_per_packet"]
     floor = ns["floor"]
     out["floor"] = spread(floor)
