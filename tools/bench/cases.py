@@ -10,6 +10,8 @@ can tell (not for conntrack).
   server       (b) the same without the two conntrack rules
   chain-N/set-N (c) the same N (address, port) pairs with their verdicts:
                one rule per pair, or one verdict-map rule
+  prefix-chain-N/prefix-set-N (c) N disjoint source prefixes to drop:
+               one rule per prefix, or one interval set
   verdicts-*   the cost of a drop itself (see docs/benchmarks.md)
 
 text(timing=True) is the ruleset timed: every verdict accept (see
@@ -159,6 +161,45 @@ def pairs_cases(n, seed, count):
     return [lin, st]
 
 
+def prefix_cases(n, seed, count):
+    """(c): N disjoint source prefixes (/24 or /32) dropped, chain or set."""
+    rng = random.Random("prefixes/%d/%d" % (seed, n))
+    blocks = rng.sample(range(1 << 16), n)
+    nets = []
+    for b in blocks:
+        a = (100 << 24) | (b << 8)
+        nets.append((a, 24) if rng.random() < 0.5 else
+                    (a | (1 + rng.randrange(255)), 32))
+    text = [acl.ip4(a) + ("/24" if p == 24 else "") for a, p in nets]
+    lin = Case("prefix-chain-%d" % n, "prefix-chain", n,
+               ["ip saddr %s drop" % t for t in text], "accept")
+    sets = ("  set bl {\n    type ipv4_addr; flags interval;\n"
+            "    elements = { %s }\n  }\n" % ", ".join(text))
+    st = Case("prefix-set-%d" % n, "prefix-set", 1, ["ip saddr @bl drop"],
+              "accept", sets)
+    hits = int(count * 0.8)
+    for j in range(count):
+        if j < hits:
+            i = j * n // hits
+            a, p = nets[i]
+            src = a | (rng.randrange(256) if p == 24 else 0)
+            v = "drop"
+        else:
+            src = (100 << 24) | (rng.randrange(1 << 16) << 8) | 0
+            i, v = -1, "accept"
+            for k, (a, p) in enumerate(nets):
+                if src & (0xffffff00 if p == 24 else 0xffffffff) == a:
+                    i, v = k, "drop"
+                    break
+        t = (src, (172 << 24) | (16 << 16) | rng.randrange(1 << 20), 17,
+             rng.randrange(1024, 65536), 53)
+        lin.packets.append((acl.packet(t), i, v))
+    rng.shuffle(lin.packets)
+    st.packets = [(p, 0 if i >= 0 else -1, v) for p, i, v in lin.packets]
+    st.note = "%d prefixes" % n
+    return [lin, st]
+
+
 def verdict_cases(count):
     """0 rules, policy accept or drop, timed as written."""
     out = []
@@ -183,5 +224,6 @@ def suite(quick, seed, count):
     cases.append(server_case(False, seed, count))
     for n in ((1000,) if quick else (1000, 10000)):
         cases += pairs_cases(n, seed, count)
+        cases += prefix_cases(n, seed, count)
     cases += verdict_cases(count)
     return cases

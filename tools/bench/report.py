@@ -120,18 +120,19 @@ def _summary(results):
     if acl:
         lines.append("the JIT's median cost is below the interpreter's at "
                      "%d of %d ACL sizes" % (len(faster), len(acl)))
-    pairs = {r["name"]: r for r in results if r["kind"] in ("chain", "set")}
-    for name, r in sorted(pairs.items()):
-        if not name.startswith("set-") or "chain-" + name[4:] not in pairs:
+    by = {r["name"]: r for r in results if "jit_cost" in r}
+    for name, r in sorted(by.items()):
+        if "set-" not in name or name.replace("set-", "chain-") not in by:
             continue
-        c = pairs["chain-" + name[4:]]
-        if "jit_cost" in r and "jit_cost" in c:
-            lines.append("%s pairs: as a chain, interpreter %s / JIT %s ns; "
-                         "as a verdict map, interpreter %s / JIT %s ns" % (
-                             name[4:], _ns(c["interp_cost"]["median"]),
-                             _ns(c["jit_cost"]["median"]),
-                             _ns(r["interp_cost"]["median"]),
-                             _ns(r["jit_cost"]["median"])))
+        c = by[name.replace("set-", "chain-")]
+        what = "prefixes" if name.startswith("prefix") else "pairs"
+        n = name.rsplit("-", 1)[1]
+        lines.append("%s %s: as a chain, interpreter %s / JIT %s ns; as a "
+                     "set, interpreter %s / JIT %s ns" % (
+                         n, what, _ns(c["interp_cost"]["median"]),
+                         _ns(c["jit_cost"]["median"]),
+                         _ns(r["interp_cost"]["median"]),
+                         _ns(r["jit_cost"]["median"])))
     return "".join("- %s\n" % x for x in lines)
 
 
@@ -207,6 +208,11 @@ limit to the interpreter ("resumed": the time then covers its part only).
 - **chain-N / set-N** (c): the same N (destination address, UDP port) →
   verdict pairs, as N rules or as one rule with a verdict map
   (`ip daddr . udp dport vmap @acl`, a BPF hash map in the link program).
+- **prefix-chain-N / prefix-set-N** (c): N disjoint source prefixes (/24
+  or /32) to drop, as N rules or as one rule with an interval set (an LPM
+  trie in the link program).  The acl-N rulesets themselves cannot be
+  written as one set: prefixes and ranges in several fields need a set
+  with concatenated ranges, which the IMR does not support yet.
 - **verdicts-accept / verdicts-drop**: an empty chain, timed as written.
 
 Hit distribution: which rule decides the packets, from each case's model;
