@@ -334,6 +334,10 @@ static int run(struct attach_opts *o)
 	print_attached(&s);
 	rc = wait_loop(&s, sfd, &why);
 	/* the table first: a moment of both filtering, never of neither */
+	if (!s.woke_needed)
+		errmsg("table %s %s stays dormant, as it was before nft-jit "
+		       "started: nothing filters at its hooks now",
+		       family_name(s.family), o->table);
 	wake(&s);
 	nftj_links_detach(&s.links);
 	print_detached(&s, why);
