@@ -131,6 +131,8 @@ def run_case(case, args, cfg, work):
             out["ratio"] = (out["interp_cost"]["median"] /
                             out["jit_cost"]["median"])
     out["raw"] = ns
+    out["raw_wall"] = res["wall_ns_per_packet"]
+    out["switch_ms"] = res["switch_ms"]
     out["testrun"] = res["testrun"]
     out["test_program"] = res["test"]
     out["drops_consistent"] = res["drops_consistent"]
