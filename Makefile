@@ -44,9 +44,9 @@ unit: tests/unit/unit-tests
 diff: all
 	python3 tests/diff/run.py --nft-jit umh/nft-jit
 
-# Benchmarks (docs/benchmarks.md, tools/bench/): the link target's
-# differential tests first, then the interpreter against the link
-# program on the same hook.  Not part of `make check`.  BENCH_QUICK=1:
+# Benchmarks (docs/benchmarks.md, tools/bench/): tools/bench/run.py runs
+# the link target's differential tests first, then the interpreter
+# against the link program on the same hook.  Not part of `make check`.  BENCH_QUICK=1:
 # the reduced run (under two minutes) into build/bench/; BENCH_NOTE: a
 # remark for the report (e.g. that the machine was shared).
 BENCH_QUICK	:=
@@ -56,8 +56,6 @@ BENCH_NOTE	:=
 bench:
 	tools/install-deps --bench
 	$(MAKE) all
-	python3 tests/diff/run.py --nft-jit umh/nft-jit --target link \
-		--packets $(if $(BENCH_QUICK),200,500)
 	python3 tools/bench/run.py $(if $(BENCH_QUICK),--quick) \
 		--out $(BENCH_OUT) $(if $(BENCH_NOTE),--note "$(BENCH_NOTE)")
 

@@ -246,7 +246,13 @@ def _machine(doc):
                doc["config"]["tr_budget"], doc["config"]["seed"],
                doc["seconds"]),
            "| load average (1 min) during the run | %.2f to %.2f (sampled "
-           "after each case) |" % (min(ones), max(ones))]
+           "before the first case and after each) |" % (min(ones), max(ones)),
+           "| verdicts checked first | %s |" % (
+               "`%s`: %s, %d s" % (doc["gate"]["command"],
+                                   doc["gate"]["summary"],
+                                   doc["gate"]["seconds"])
+               if "command" in doc.get("gate", {}) else
+               doc.get("gate", {}).get("summary", "?"))]
     if doc.get("note"):
         out.append("| note | %s |" % doc["note"])
     return "\n".join(out) + "\n"

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The benchmark: nf_tables' interpreter against nft-jit's link program.
 
-For every case of cases.py, in a fresh pair of network namespaces
+First the link target's differential suite (tests/diff/run.py --target
+link): if it fails, nothing is timed.  Then for every case of cases.py,
+in a fresh pair of network namespaces
 (tests/diff/netns.py: veth0 to a silent peer), as root:
 
   1. load the ruleset as written, `nft-jit bench --check-only`: every
@@ -16,7 +18,7 @@ For every case of cases.py, in a fresh pair of network namespaces
 Writes OUT/benchmarks.json, OUT/benchmarks.md and OUT/benchmarks.png.
 
   tools/bench/run.py [--quick] [--seed N] [--out DIR] [--nft-jit PATH]
-                     [--only NAME] [--note TEXT]
+                     [--only NAME] [--note TEXT] [--no-gate]
 """
 
 import argparse
@@ -40,9 +42,9 @@ import pcap  # noqa: E402
 import report  # noqa: E402
 
 FULL = {"packets": 2000, "reps": 21, "min_time": 60, "tr_repeat": 2000,
-        "tr_budget": 2000}
+        "tr_budget": 2000, "gate_packets": 500}
 QUICK = {"packets": 500, "reps": 9, "min_time": 20, "tr_repeat": 200,
-         "tr_budget": 300}
+         "tr_budget": 300, "gate_packets": 200}
 
 
 class CaseError(Exception):
@@ -139,6 +141,29 @@ def run_case(case, args, cfg, work):
     return out
 
 
+def gate(args, packets):
+    """The link target's differential suite; its summary, or None."""
+    cmd = [sys.executable, os.path.join(ROOT, "tests", "diff", "run.py"),
+           "--nft-jit", args.nft_jit, "--target", "link", "--packets",
+           str(packets)]
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    seed, summary = None, None
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        if line.startswith("seed: "):
+            seed = int(line.split()[1])
+        if " passed, " in line and " failed" in line:
+            summary = line.strip()
+    rc = proc.wait()
+    sys.stdout.flush()
+    if rc != 0 or summary is None:
+        return None
+    return {"command": "tests/diff/run.py --target link --packets %d "
+            "--seed %s" % (packets, seed), "summary": summary,
+            "seconds": round(time.time() - t0)}
+
+
 def machine():
     info = {"kernel": os.uname().release, "cpus": os.cpu_count()}
     with open("/proc/cpuinfo") as f:
@@ -172,12 +197,22 @@ def main():
                     help="cases whose name contains this")
     ap.add_argument("--note", default="",
                     help="a remark for the report, e.g. a shared machine")
+    ap.add_argument("--no-gate", action="store_true",
+                    help="skip the link target's differential tests "
+                    "(development only: the report says so)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench: needs root (network namespaces, BPF)")
         return 1
     cfg = dict(QUICK if args.quick else FULL)
     start = time.time()
+    checked = {"summary": "skipped (--no-gate)"}
+    if not args.no_gate:
+        checked = gate(args, cfg["gate_packets"])
+        if checked is None:
+            print("bench: the link target's differential tests failed: "
+                  "nothing is timed")
+            return 1
     load = [loadavg()]
     todo = cases.suite(args.quick, args.seed, cfg["packets"])
     if args.only:
@@ -207,7 +242,7 @@ def main():
            "seconds": round(time.time() - start),
            "loadavg": {"samples": load,
                        "max_1min": max(x[0] for x in load)},
-           "note": args.note, "cases": results}
+           "note": args.note, "gate": checked, "cases": results}
     os.makedirs(args.out, exist_ok=True)
     report.write(doc, args.out)
     print("wrote %s/benchmarks.{json,md,png} in %ds" % (args.out,
