@@ -124,7 +124,7 @@ else
 	fail "attach --set-dormant: $out"
 fi
 expect "usage: bench without packets" 2 "are required" -- "$JIT" bench -t lnk -c c
-expect "attach --help" 0 "" -- "$JIT" attach --help
+expect "attach --link --help" 0 "" -- "$JIT" attach --link --help
 expect "bench --help" 0 "" -- "$JIT" bench --help
 
 pcap=$(mktemp)
