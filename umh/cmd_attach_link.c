@@ -296,8 +296,9 @@ static int run(struct attach_opts *o)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) ||
-	    (sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
+	sfd = sigprocmask(SIG_BLOCK, &set, NULL) ? -1 :
+	      signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
 		errmsg("signalfd: %s", strerror(errno));
 		return 1;
 	}
