@@ -9,11 +9,11 @@ counters.  See README.md beside this file.
 
   tests/diff/run.py [--seed N] [--packets N] [--only SUBSTRING]
                     [--nft-jit PATH] [--artifacts DIR] [-v] [--self-test]
-                    [--target link]
+                    [--target link] [--kernel]
 
 --target link checks the link target instead (link.py): the chain's
 BPF_PROG_TYPE_NETFILTER program attached at the same hook, the table
-dormant, the same packets.
+dormant, the same packets.  --kernel: see kpass.py.
 
 Exit status: 0 all passed (or skipped), 1 failures, 4 cannot run here.
 """
@@ -40,6 +40,7 @@ import culprit  # noqa: E402
 import gen  # noqa: E402
 import jit  # noqa: E402
 import kernel  # noqa: E402
+import kpass  # noqa: E402
 import link  # noqa: E402
 import model  # noqa: E402
 import netns  # noqa: E402
@@ -73,6 +74,8 @@ def replay_cmd(args, name):
         name, args.seed, args.packets)
     if args.nft_jit != jit.DEFAULT_PATH:
         cmd += " --nft-jit %s" % args.nft_jit
+    if args.kernel:
+        cmd += " --kernel"
     return cmd
 
 
@@ -224,8 +227,14 @@ def run_ruleset(args, rs, workdir):
             if args.verbose:
                 out.summary += " [gen %.2fs send %.2fs]" % (t1 - t0, t2 - t1)
             return out
-        results, jc, fallback = run_jit(args, tn, pkts, contexts, workdir,
-                                        rs.name)
+        if args.kernel:
+            kc_all = kpass.counters(kpass.ruleset_json(tn))
+        else:
+            results, jc, fallback = run_jit(args, tn, pkts, contexts,
+                                            workdir, rs.name)
+    if args.kernel:
+        return kernel_target(args, rs, path, text, pkts, contexts, families,
+                             verdicts, kc_all, out, dist, t0, t1, t2)
     lengths = [len(p.data) for p in pkts]
     keep = compare.not_resumed(results)
     subset, note = None, ""
@@ -302,6 +311,127 @@ def run_ruleset(args, rs, workdir):
     return out
 
 
+def kernel_target(args, rs, path, text, pkts, contexts, families, verdicts,
+                  kc, out, dist, t0, t1, t2):
+    """--kernel: the same packets with programs attached in the kernel.
+
+    verdicts and kc (counters of the whole ruleset) are the interpreter
+    pass's.  A chain the compiler refuses makes the ruleset a skip (with
+    the reason) unless something mismatches.
+    """
+    def send(tn):
+        return send_all(tn, families, contexts, pkts)
+
+    try:
+        r = kpass.run(args.nft_jit, path, send)
+    except kpass.AttachError as e:
+        out.status = "FAIL"
+        out.summary = "kernel target: %s" % e
+        out.details.append("  replay: %s" % replay_cmd(args, rs.name))
+        return out
+    t3 = time.time()
+    runs, resumes, fallbacks = r.stats()
+    out.runs = runs
+    mism = kpass.compare(verdicts, kc, r)
+    parts = ["%d packets (%s)" % (len(pkts), dist)]
+    if r.attached:
+        parts.append("%d chain%s attached (%s)" % (
+            len(r.attached), "" if len(r.attached) == 1 else "s",
+            "; ".join("%s: %d/%d rules compiled" % (
+                n, a.get("compiled", 0), a.get("rules", 0))
+                for n, a in r.attached)))
+    parts.append("runs %d, resumes %d, fallbacks %d" % (
+        runs, resumes, fallbacks))
+    parts.append("counters compared (%d)" % len(kc))
+    problems = []
+    present = {"%s %s %s" % (a["family"], a["table"], a["chain"])
+               for a in r.status["attachments"]}
+    gone = [n for n, _ in r.attached if n not in present]
+    if gone:
+        problems.append("detached while the packets ran: %s (detaches %s)"
+                        % (", ".join(gone), r.status.get("detaches")))
+    if r.attached and runs == 0 and pkts:
+        problems.append("programs attached but they never ran")
+    if fallbacks:
+        parts.append("FALLBACKS %d (the interpreter ran whole packets)"
+                     % fallbacks)
+    if args.verbose:
+        for a in r.status["attachments"]:
+            out.details.append(
+                "  kstatus %s %s %s: prog %s genid %s nrules %s nchains %s "
+                "nservices %s runs %s resumes %s fallbacks %s" % tuple(
+                    a.get(k) for k in (
+                        "family", "table", "chain", "prog_id", "genid",
+                        "nrules", "nchains", "nservices", "runs", "resumes",
+                        "fallbacks")))
+    timing = " [gen %.2fs send %.2fs total %.2fs]" % (t1 - t0, t2 - t1,
+                                                     t3 - t0)
+    if mism and r.time_dependent:
+        # Is the interpreter itself repeatable on this ruleset?
+        v2, kc2 = kpass.interpreter(path, send)
+        if v2 != verdicts or kc2 != kc:
+            out.status = "skip"
+            out.summary = ("time-dependent ruleset (%s): two interpreter "
+                           "passes differ, %d mismatches not counted; %s" % (
+                               ", ".join(r.time_dependent), len(mism),
+                               ", ".join(parts)))
+            return out
+    if not mism and not problems:
+        if r.refused:
+            out.status = "skip"
+            out.summary = "kernel target refused %s; %s" % (
+                "; ".join("%s: %s" % x for x in r.refused), ", ".join(parts))
+        elif not r.attached:
+            out.status = "skip"
+            out.summary = "no base chain to attach; " + ", ".join(parts)
+        else:
+            out.summary = ", ".join(parts)
+        out.summary += timing if args.verbose else ""
+        return out
+    out.status = "FAIL"
+    nv = sum(1 for m in mism if m[0] == "verdict")
+    out.summary = "kernel target: %d verdict mismatches, %d counter " \
+        "mismatches%s; %s" % (nv, len(mism) - nv,
+                              "; " + "; ".join(problems) if problems else "",
+                              ", ".join(parts))
+    if r.refused:
+        out.summary += "; refused %s" % "; ".join("%s: %s" % x
+                                                 for x in r.refused)
+    limit = None if args.verbose else MAX_PRINTED
+    for kind, where, a, b in mism[:limit]:
+        if kind == "verdict" and isinstance(where, int):
+            p = pkts[where]
+            out.details.append(
+                "  mismatch %s seed=%d packet=%d interpreter=%s "
+                "kernel-target=%s ctx=%s (%s)\n    packet: %s" % (
+                    rs.name, args.seed, where, a, b, contexts[p.ctx],
+                    p.note, p.data.hex()))
+        else:
+            out.details.append(
+                "  %s %s seed=%d %s interpreter=%s kernel-target=%s" % (
+                    kind, rs.name, args.seed, where, a, b))
+    if limit and len(mism) > limit:
+        out.details.append("  ... %d more (use -v)" % (len(mism) - limit))
+    d = os.path.join(args.artifacts, rs.name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, rs.name + ".nft"), "w") as f:
+        f.write(text)
+    for ci, ctx in enumerate(contexts):
+        idx = [i for i, p in enumerate(pkts) if p.ctx == ci]
+        if idx:
+            pcap.write(os.path.join(d, "ctx%d.pcap" % ci),
+                       [pkts[i].data for i in idx])
+    with open(os.path.join(d, "kernel-target.json"), "w") as f:
+        json.dump({"seed": args.seed, "contexts": contexts,
+                   "mismatches": [[k, str(w), a, b] for k, w, a, b in mism],
+                   "interpreter_verdicts": verdicts,
+                   "kernel_target_verdicts": r.verdicts,
+                   "kstatus": r.status}, f, indent=1)
+    out.details.append("  artifacts: %s" % d)
+    out.details.append("  replay: %s" % replay_cmd(args, rs.name))
+    return out
+
+
 def isolation(args):
     """Run the isolation check with a few hundred random packets."""
     empty = model.Model({"nftables": [{"table": {"family": "inet",
@@ -324,6 +454,10 @@ def parse_args(argv):
                     help="nft-jit binary (default %(default)s)")
     ap.add_argument("--kernel-only", action="store_true",
                     help="do not run nft-jit (also when it is missing)")
+    ap.add_argument("--kernel", action="store_true",
+                    help="kernel target: instead of nft-jit eval, send the "
+                    "packets again with programs attached to every base "
+                    "chain (nft-jit attach; needs the kernel part)")
     ap.add_argument("--artifacts", default=None,
                     help="where failing rulesets' files go "
                          "(default /tmp/nft-jit-diff-SEED)")
@@ -380,6 +514,15 @@ def main(argv=None):
         import selftest
         return selftest.main(args)
 
+    if args.kernel:
+        why = "--kernel and --kernel-only exclude each other" \
+            if args.kernel_only else \
+            jit.probe(args.nft_jit) or kpass.probe(args.nft_jit)
+        if why:
+            n = len(rulesets.discover(args.rulesets, args.only))
+            print("SKIP: kernel target: %s" % why)
+            print("0 passed, 0 failed, %d skipped" % n)
+            return 4
     if not args.kernel_only:
         why = jit.probe(args.nft_jit)
         if why:
@@ -398,6 +541,7 @@ def main(argv=None):
         print("no rulesets match")
     counts = collections.Counter()
     total_packets, total_verdicts = 0, collections.Counter()
+    total_runs = 0
     start = time.time()
     with tempfile.TemporaryDirectory(prefix="nftj-diff-") as workdir:
         try:
@@ -416,6 +560,7 @@ def main(argv=None):
                     out.details.append("  replay: %s" % replay_cmd(
                         args, rs.name))
                 counts[out.status] += 1
+                total_runs += getattr(out, "runs", 0)
                 total_packets += out.packets
                 total_verdicts.update(out.verdicts)
                 print("%s %s: %s" % (out.status, out.name, out.summary))
@@ -429,6 +574,12 @@ def main(argv=None):
     print("total: %d rulesets, %d packets (accept %d, drop %d) in %.1fs" % (
         len(sets), total_packets, total_verdicts["accept"],
         total_verdicts["drop"], time.time() - start))
+    if args.kernel and counts["ok"] and not total_runs:
+        print("FAIL kernel target: no program ran on any ruleset "
+              "(kstatus runs 0 everywhere)")
+        counts["FAIL"] += 1
+    elif args.kernel:
+        print("kernel target: programs ran for %d packets" % total_runs)
     line = "%d passed, %d failed" % (counts["ok"], counts["FAIL"])
     if counts["skip"]:
         line += ", %d skipped" % counts["skip"]
