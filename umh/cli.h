@@ -46,5 +46,7 @@ int cmd_detach(int argc, char **argv, const char *netns);
 int cmd_kstatus(int argc, char **argv, const char *netns);
 int cmd_attach_link(int argc, char **argv, const char *netns);
 int cmd_bench(int argc, char **argv, const char *netns);
+int cmd_daemon(int argc, char **argv, const char *netns);
+int cmd_status(int argc, char **argv, const char *netns);
 
 #endif /* NFTJ_CLI_H */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,12 +132,33 @@ static void prog_name(struct nftj_prog *jp, const char *table,
 			jp->name[i] = '_';
 }
 
+/*
+ * Testing only (NFTJ_F_FAULT_VERIFIER): a copy of the entry program that
+ * first reads r7, which nothing has written.  Jumps and calls are
+ * relative, so the rest runs unchanged; the verifier refuses it with
+ * "R7 !read_ok".
+ */
+static struct bpf_insn *fault_insns(const struct bpf_buf *b, size_t *len)
+{
+	struct bpf_insn *p = calloc(b->len + 1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p[0] = I_MOV64_REG(BPF_REG_0, BPF_REG_7);
+	memcpy(p + 1, b->insn, b->len * sizeof(*p));
+	*len = b->len + 1;
+	return p;
+}
+
 static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, o);
 	struct bpf_prog_info info = {};
 	uint32_t ilen = sizeof(info);
 	enum bpf_prog_type type = BPF_PROG_TYPE_SCHED_CLS;
+	const struct bpf_insn *insn = sg->buf.insn;
+	struct bpf_insn *fault = NULL;
+	size_t len = sg->buf.len;
 	int fd, err;
 
 	if (jp->nsvc && jp->kfunc.off)
@@ -146,8 +168,13 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 		o.expected_attach_type =
 			(enum bpf_attach_type)NFTJ_ATTACH_NETFILTER;
 	}
-	fd = bpf_prog_load(type, jp->name, "GPL", sg->buf.insn, sg->buf.len,
-			   &o);
+	if (jp->fault_verifier && sg == &jp->seg[0]) {
+		fault = fault_insns(&sg->buf, &len);
+		if (!fault)
+			return -ENOMEM;
+		insn = fault;
+	}
+	fd = bpf_prog_load(type, jp->name, "GPL", insn, len, &o);
 	if (fd < 0) {
 		/* again with the verifier's log, for the report */
 		err = -errno;
@@ -156,14 +183,17 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 			o.log_buf = jp->log;
 			o.log_size = LOG_SIZE;
 			o.log_level = 1;
-			fd = bpf_prog_load(type, jp->name, "GPL",
-					   sg->buf.insn, sg->buf.len, &o);
+			fd = bpf_prog_load(type, jp->name, "GPL", insn, len,
+					   &o);
 		}
-		if (fd < 0)
+		if (fd < 0) {
+			free(fault);
 			return err;
+		}
 		free(jp->log);		/* loaded after all: no rejection */
 		jp->log = NULL;
 	}
+	free(fault);
 	sg->fd = fd;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
 		sg->id = info.id;
@@ -310,6 +340,27 @@ int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 			 uint32_t family, const char *table, const char *chain,
 			 enum nftj_target target, unsigned int flags)
 {
+	return nftj_prog_build_kf(jp, rs, family, table, chain, target, flags,
+				  NULL);
+}
+
+static int kfunc_copy(struct nftj_kfunc *dst, const struct nftj_kfunc *src)
+{
+	*dst = *src;
+	if (src->btf_fd < 0)
+		return 0;
+	dst->btf_fd = fcntl(src->btf_fd, F_DUPFD_CLOEXEC, 0);
+	if (dst->btf_fd < 0)
+		return -errno;
+	dst->fd_array[NFTJ_KFUNC_FD_IDX] = dst->btf_fd;
+	return 0;
+}
+
+int nftj_prog_build_kf(struct nftj_prog *jp, const struct nftj_ruleset *rs,
+		       uint32_t family, const char *table, const char *chain,
+		       enum nftj_target target, unsigned int flags,
+		       const struct nftj_kfunc *kf)
+{
 	double t0 = now_ms();
 	int err;
 
@@ -342,10 +393,12 @@ int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		return err;
 	jp->compile_ms = now_ms() - t0;
 	jp->no_load = flags & NFTJ_F_NO_LOAD;
+	jp->fault_verifier = flags & NFTJ_F_FAULT_VERIFIER;
 	if (jp->no_load)
 		return 0;
 	if (jp->nsvc) {
-		err = nftj_kfunc_find(&jp->kfunc, NFTJ_KFUNC_MODULE,
+		err = kf ? kfunc_copy(&jp->kfunc, kf) :
+		      nftj_kfunc_find(&jp->kfunc, NFTJ_KFUNC_MODULE,
 				      NFTJ_SVC_KFUNC, jp->why,
 				      sizeof(jp->why));
 		if (err)

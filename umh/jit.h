@@ -54,6 +54,7 @@ struct nftj_prog {
 	size_t nsvc;
 	struct nftj_kfunc kfunc;	/* services: the kfunc, its BTF */
 	bool no_load;			/* NFTJ_F_NO_LOAD: emitted only */
+	bool fault_verifier;		/* NFTJ_F_FAULT_VERIFIER (testing) */
 };
 
 /*
@@ -72,9 +73,24 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 /* the same with NFTJ_F_* options */
 #define NFTJ_F_SLOW_LOADS	0x1	/* testing: all reads by helper */
 #define NFTJ_F_NO_LOAD		0x2	/* emit only: no verifier, no kfunc */
+/*
+ * Testing only (the daemon's NFTJ_FAULT_VERIFIER): the entry program
+ * starts with an instruction reading an uninitialised register, so that
+ * the verifier really rejects it.
+ */
+#define NFTJ_F_FAULT_VERIFIER	0x4
 int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 			 uint32_t family, const char *table, const char *chain,
 			 enum nftj_target target, unsigned int flags);
+/*
+ * The same with the services kfunc found already (nftj_kfunc_find(),
+ * which reads the kernel's whole BTF: the longest step of building a
+ * small chain).  kf is copied, its BTF fd duplicated; NULL: find it.
+ */
+int nftj_prog_build_kf(struct nftj_prog *jp, const struct nftj_ruleset *rs,
+		       uint32_t family, const char *table, const char *chain,
+		       enum nftj_target target, unsigned int flags,
+		       const struct nftj_kfunc *kf);
 void nftj_prog_free(struct nftj_prog *jp);
 
 /* the chain's rule count, and how many the program runs itself */

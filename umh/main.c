@@ -14,6 +14,10 @@ static const char usage[] =
 "nft; nft-jit reads the ruleset over netlink.\n"
 "\n"
 "Commands:\n"
+"  daemon    follow ruleset changes: compile and attach every base chain\n"
+"            after each commit (the kernel part runs the programs)\n"
+"  status    per base chain: JIT, partly JIT or interpreter, and why;\n"
+"            program, generation and the kernel's statistics\n"
 "  compile   compile base chains and load them through the verifier\n"
 "  eval      run packets through a chain's program: verdict, deciding rule\n"
 "  attach    compile a base chain and attach it in the kernel (debug);\n"
@@ -88,6 +92,10 @@ int main(int argc, char **argv)
 		return cmd_kstatus(argc, argv, netns);
 	if (!strcmp(cmd, "bench"))
 		return cmd_bench(argc, argv, netns);
+	if (!strcmp(cmd, "daemon"))
+		return cmd_daemon(argc, argv, netns);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(argc, argv, netns);
 	errmsg("unknown command %s (try --help)", cmd);
 	return EXIT_USAGE;
 }
