@@ -17,6 +17,21 @@ UMH_CLI_OBJS	:= umh/main.o $(patsubst %.c,%.o,$(wildcard umh/cmd_*.c))
 UNIT_OBJS	:= $(patsubst %.c,%.o,$(wildcard tests/unit/*.c))
 
 PREFIX		?= /usr/local
+# `make install` (binary, man pages, systemd unit) and `make uninstall`:
+# DESTDIR, PREFIX, SBINDIR, MANDIR, SYSTEMDUNITDIR; MAN_GZIP=1 installs
+# the man pages gzipped.  The unit goes where systemd looks: its own
+# directory (pkg-config systemd) for PREFIX=/usr, else under PREFIX.
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+ifeq ($(PREFIX),/usr)
+SYSTEMDUNITDIR	?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd \
+			    2>/dev/null),/lib/systemd/system)
+else
+SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
+endif
+MAN_GZIP	?=
+MAN_PAGES	:= $(wildcard man/*.8)
+SYSTEMD_UNIT	:= dist/nft-jit.service
 
 all: umh/nft-jit
 
@@ -69,7 +84,32 @@ deps:
 	tools/install-deps
 
 install: all
-	install -D -m 0755 umh/nft-jit $(DESTDIR)$(PREFIX)/sbin/nft-jit
+	install -D -m 0755 umh/nft-jit $(DESTDIR)$(SBINDIR)/nft-jit
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR)
+ifeq ($(MAN_GZIP),)
+	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
+else
+	set -e; for p in $(MAN_PAGES); do \
+		gzip -9nc $$p >$(DESTDIR)$(MANDIR)/man8/$${p##*/}.gz; \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man8/$${p##*/}.gz; \
+	done
+endif
+	sed 's|@SBINDIR@|$(SBINDIR)|g' $(SYSTEMD_UNIT) \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/$(notdir $(SYSTEMD_UNIT))
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$(notdir $(SYSTEMD_UNIT))
+
+# Removes what `make install` installs (the man pages gzipped or not), given
+# the same variables; directories stay.  Stop and disable the service first.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/nft-jit
+	rm -f $(foreach p,$(notdir $(MAN_PAGES)),\
+		$(DESTDIR)$(MANDIR)/man8/$(p) $(DESTDIR)$(MANDIR)/man8/$(p).gz)
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$(notdir $(SYSTEMD_UNIT))
+	@if [ -z "$(DESTDIR)" ] && [ -L /etc/systemd/system/multi-user.target.wants/$(notdir $(SYSTEMD_UNIT)) ]; then \
+		echo "note: $(notdir $(SYSTEMD_UNIT)) is still enabled: systemctl disable --now $(notdir $(SYSTEMD_UNIT))"; \
+	fi
+
+.PHONY: uninstall
 
 # The kernel part (tools/kbuild/README.md): nf_tables.ko and the modules
 # that must be rebuilt with it, for Debian's 6.1 kernel, in build/kmod/.
