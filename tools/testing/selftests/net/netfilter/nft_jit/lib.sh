@@ -28,6 +28,7 @@ failures=0
 checks=0
 
 cleanup() {
+	[ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
 	ip netns del "$ns1" 2>/dev/null
 	ip netns del "$ns2" 2>/dev/null
 	rm -rf "$TMP"
@@ -234,4 +235,91 @@ same_as_interpreter() {
 		bad "$name: counters differ (interpreter vs program):"
 		diff "$TMP/interp.cnt" "$TMP/jit.cnt" | head -20
 	fi
+}
+
+# The daemon (nft-jit daemon) in ns1, in the foreground, its log in
+# $TMP/daemon.log and its state in $TMP/state.  daemon_start [ENV=VAL...]
+daemon_pid=
+daemon_start() {
+	mkdir -p "$TMP/state"
+	ip netns exec "$ns1" env NFTJ_STATE_DIR="$TMP/state" "$@" \
+		"$NFT_JIT" daemon --foreground >>"$TMP/daemon.log" 2>&1 &
+	daemon_pid=$!
+}
+
+# daemon_stop [SIGNAL]: stop the daemon; its exit status in daemon_rc
+# (not in a subshell: only this shell can wait for it)
+daemon_rc=
+daemon_stop() {
+	local sig=${1:-TERM}
+	[ -n "$daemon_pid" ] || return 0
+	kill -s "$sig" "$daemon_pid" 2>/dev/null
+	wait "$daemon_pid" 2>/dev/null
+	daemon_rc=$?
+	daemon_pid=
+}
+
+# daemon_ready: the daemon wrote its first state file (first sync done)
+daemon_ready() {
+	compgen -G "$TMP/state/netns-*.json" >/dev/null
+}
+
+daemon_alive() {
+	[ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null
+}
+
+# base_chains: "family table chain" of every base chain in ns1
+base_chains() {
+	nft1 -j list chains | python3 -c '
+import json, sys
+for o in json.load(sys.stdin)["nftables"]:
+    c = o.get("chain")
+    if c and "hook" in c:
+        print(c["family"], c["table"], c["name"])'
+}
+
+# all_attached: every base chain of ns1 has a program at the current
+# generation or one the kernel kept (no commit changed its chains)
+all_attached() {
+	local n want
+	want=$(base_chains | sort)
+	n=$(jit kstatus -j 2>/dev/null | python3 -c '
+import json, sys
+for a in json.load(sys.stdin).get("attachments", []):
+    print(a["family"], a["table"], a["chain"])' | sort)
+	[ -n "$want" ] && [ "$want" = "$n" ]
+}
+
+# wait_for SECONDS CMD...: poll CMD every 50 ms, bounded; prints the
+# seconds it took; fails when it never succeeded
+wait_for() {
+	local limit=$1 t0 t
+	shift
+	t0=$(date +%s.%N)
+	while :; do
+		if "$@"; then
+			t=$(date +%s.%N)
+			python3 -c "print('%.3f' % ($t - $t0))"
+			return 0
+		fi
+		t=$(date +%s.%N)
+		python3 -c "import sys; sys.exit($t - $t0 < $limit)" && return 1
+		sleep 0.05
+	done
+}
+
+# status_field FAMILY TABLE CHAIN KEY: a key of the chain in
+# `nft-jit status -j`
+status_field() {
+	NFTJ_STATE_DIR="$TMP/state" ip netns exec "$ns1" "$NFT_JIT" status -j |
+		python3 -c '
+import json, sys
+fam, table, chain, key = sys.argv[1:]
+for c in json.load(sys.stdin)["chains"]:
+    if (c["family"], c["table"], c["chain"]) == (fam, table, chain):
+        v = c
+        for k in key.split("."):
+            v = v.get(k) if isinstance(v, dict) else None
+        print("" if v is None else v)
+' "$@"
 }
