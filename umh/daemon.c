@@ -32,6 +32,7 @@
 
 #include "cli.h"
 #include "daemon.h"
+#include "genwatch.h"
 #include "jit.h"
 #include "kctl.h"
 #include "state.h"
@@ -63,11 +64,6 @@ struct dchain {
 
 struct dchains {
 	struct dchain *v;
-	size_t n, cap;
-};
-
-struct kattach {			/* the kernel's attachments */
-	struct nftj_kstat *v;
 	size_t n, cap;
 };
 
@@ -179,19 +175,12 @@ static bool check_stop(struct worker *w, int timeout_ms)
 
 static int ev_open(struct worker *w)
 {
-	int grp = NFNLGRP_NFTABLES, sz = EV_RCVBUF, err;
+	int sz = EV_RCVBUF, err;
 	struct mnl_socket *nl;
 
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &grp,
-				  sizeof(grp)) < 0) {
-		err = -errno;
-		mnl_socket_close(nl);
+	err = genwatch_open(&nl);
+	if (err)
 		return err;
-	}
 	/* beyond rmem_max with CAP_NET_ADMIN; else what rmem_max allows */
 	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &sz,
 		       sizeof(sz)) < 0)
@@ -447,38 +436,6 @@ static void dchains_merge(struct dchains *nw, struct dchains *old)
 	}
 	nw->n = j;
 	dchains_free(old);
-}
-
-static int kattach_cb(const struct nftj_kstat *st, void *data)
-{
-	struct kattach *ka = data;
-
-	if (ka->n == ka->cap) {
-		size_t cap = ka->cap ? 2 * ka->cap : 16;
-		struct nftj_kstat *v = realloc(ka->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ka->v = v;
-		ka->cap = cap;
-	}
-	ka->v[ka->n++] = *st;
-	return 0;
-}
-
-static const struct nftj_kstat *kattach_find(const struct kattach *ka,
-					     uint32_t family,
-					     const char *table,
-					     const char *chain)
-{
-	size_t i;
-
-	for (i = 0; i < ka->n; i++)
-		if (ka->v[i].family == family &&
-		    !strcmp(ka->v[i].table, table) &&
-		    !strcmp(ka->v[i].chain, chain))
-			return &ka->v[i];
-	return NULL;
 }
 
 static size_t count_rules(const struct nftj_ruleset *rs, uint32_t family,
@@ -766,7 +723,7 @@ static bool family_ok(uint32_t family)
 
 /* one base chain of the dump; 0, -ESTALE, -EINTR, -ENOMEM */
 static int chain_pass(struct worker *w, const struct nftj_ruleset *rs,
-		      const struct kattach *ka, struct nftnl_chain *nc,
+		      const struct nftj_kstats *ka, struct nftnl_chain *nc,
 		      struct dchains *nw, struct pass_stats *ps)
 {
 	struct nftj_centry ci = {
@@ -794,7 +751,7 @@ static int chain_pass(struct worker *w, const struct nftj_ruleset *rs,
 		d->entry = nftj_state_chain(&ci);
 		return d->entry ? 0 : -ENOMEM;
 	}
-	st = kattach_find(ka, ci.family, ci.table, ci.chain);
+	st = nftj_kstats_find(ka, ci.family, ci.table, ci.chain);
 	if (st && old && old->prog_id == st->prog_id && old->entry) {
 		/* unchanged: the kernel still runs that program */
 		d->entry = json_incref(old->entry);
@@ -849,7 +806,7 @@ static int state_write(struct worker *w)
 static int sync_once(struct worker *w, struct pass_stats *ps)
 {
 	struct nftnl_chain_list_iter *it;
-	struct kattach ka = {};
+	struct nftj_kstats ka = {};
 	struct dchains nw = {};
 	struct nftj_ruleset rs;
 	struct nftnl_chain *nc;
@@ -865,7 +822,7 @@ static int sync_once(struct worker *w, struct pass_stats *ps)
 		     "commits kept landing during the dump" : strerror(-err));
 		return err;
 	}
-	err = nftj_kctl_get(&w->k, 0, NULL, NULL, kattach_cb, &ka);
+	err = nftj_kctl_get_all(&w->k, &ka);
 	if (err) {
 		wlog(w, LOG_ERR, "kernel part: reading the attachments: %s%s%s",
 		     strerror(-err), w->k.ext_msg[0] ? ": " : "",
@@ -894,7 +851,7 @@ static int sync_once(struct worker *w, struct pass_stats *ps)
 		tstamp_prune(w, rs.genid);
 	}
 	w->ch = nw;
-	free(ka.v);
+	nftj_kstats_free(&ka);
 	nftj_ruleset_free(&rs);
 	return err;
 }

@@ -452,3 +452,46 @@ int nftj_kctl_get(struct nftj_kctl *k, uint32_t family, const char *table,
 	}
 	return kctl_talk(k, nlh, kstat_cb, &p);
 }
+
+static int kstats_add(const struct nftj_kstat *st, void *data)
+{
+	struct nftj_kstats *s = data;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		struct nftj_kstat *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *st;
+	return 0;
+}
+
+int nftj_kctl_get_all(struct nftj_kctl *k, struct nftj_kstats *s)
+{
+	s->n = 0;
+	return nftj_kctl_get(k, 0, NULL, NULL, kstats_add, s);
+}
+
+const struct nftj_kstat *nftj_kstats_find(const struct nftj_kstats *s,
+					  uint32_t family, const char *table,
+					  const char *chain)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].family == family &&
+		    !strcmp(s->v[i].table, table) &&
+		    !strcmp(s->v[i].chain, chain))
+			return &s->v[i];
+	return NULL;
+}
+
+void nftj_kstats_free(struct nftj_kstats *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}

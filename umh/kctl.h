@@ -68,6 +68,20 @@ typedef int (*nftj_kstat_cb)(const struct nftj_kstat *st, void *data);
 int nftj_kctl_get(struct nftj_kctl *k, uint32_t family, const char *table,
 		  const char *chain, nftj_kstat_cb cb, void *data);
 
+/* all of the namespace's attachments, as one array */
+struct nftj_kstats {
+	struct nftj_kstat *v;
+	size_t n, cap;
+};
+
+/* NFTJ_CMD_GET dump into *s (empty first); 0 or -errno */
+int nftj_kctl_get_all(struct nftj_kctl *k, struct nftj_kstats *s);
+/* the attachment of family/table/chain in s, or NULL */
+const struct nftj_kstat *nftj_kstats_find(const struct nftj_kstats *s,
+					  uint32_t family, const char *table,
+					  const char *chain);
+void nftj_kstats_free(struct nftj_kstats *s);
+
 /*
  * The namespace's DETACHES without an attachment to carry it: NFTJ_CMD_GET
  * without FAMILY, TABLE and CHAIN.  0 or -errno (-EINVAL from a kernel

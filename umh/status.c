@@ -41,8 +41,7 @@ struct ctx {
 	bool kernel_part;
 	bool kernel_missing;		/* no nft_jit family at all */
 	char kwhy[300];			/* why the kernel part is not there */
-	struct nftj_kstat *att;		/* the kernel's attachments */
-	size_t natt;
+	struct nftj_kstats att;		/* the kernel's attachments */
 	json_t *state;			/* state file, NULL if none/unusable */
 	bool daemon_running;
 	bool state_gen_known;
@@ -153,19 +152,6 @@ static json_t *state_chain(const struct ctx *c, const char *family,
 
 /* ---- the kernel part -------------------------------------------------- */
 
-static int att_collect(const struct nftj_kstat *st, void *data)
-{
-	struct ctx *c = data;
-	struct nftj_kstat *n;
-
-	n = realloc(c->att, (c->natt + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	c->att = n;
-	c->att[c->natt++] = *st;
-	return 0;
-}
-
 /* the kernel part's attachments; false and why when it is not there */
 static bool kernel_load(struct ctx *c)
 {
@@ -187,26 +173,12 @@ static bool kernel_load(struct ctx *c)
 			 NFTJ_GENL_NAME, strerror(-err));
 		return false;
 	}
-	err = nftj_kctl_get(&k, 0, NULL, NULL, att_collect, c);
+	err = nftj_kctl_get_all(&k, &c->att);
 	if (err)
 		snprintf(why, size, "reading its attachments: %s%s%s",
 			 strerror(-err), k.ext_msg[0] ? ": " : "", k.ext_msg);
 	nftj_kctl_close(&k);
 	return !err;
-}
-
-static const struct nftj_kstat *att_find(const struct ctx *c,
-					 uint32_t family, const char *table,
-					 const char *chain)
-{
-	size_t i;
-
-	for (i = 0; i < c->natt; i++)
-		if (c->att[i].family == family &&
-		    !strcmp(c->att[i].table, table) &&
-		    !strcmp(c->att[i].chain, chain))
-			return &c->att[i];
-	return NULL;
 }
 
 struct kprog {
@@ -479,7 +451,7 @@ static json_t *chain_status(struct ctx *c, const struct nftnl_chain *nc)
 		set(r, "reason", json_string(c->kernel_missing ?
 					     "kernel part not loaded" : why));
 		set(r, "source", json_string("kernel"));
-	} else if ((a = att_find(c, family, table, chain))) {
+	} else if ((a = nftj_kstats_find(&c->att, family, table, chain))) {
 		json_t *prog = program_json(a, se);
 		json_int_t sid = json_integer_value(json_object_get(
 				json_object_get(se, "program"), "id"));
@@ -670,7 +642,7 @@ int status_collect(const struct status_opts *o, json_t **out)
 			 "state_file", path,
 			 "chains", chains);
 	json_decref(c.state);
-	free(c.att);
+	nftj_kstats_free(&c.att);
 	nftj_ruleset_free(&c.rs);
 	return *out ? 0 : 1;
 }
