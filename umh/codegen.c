@@ -10,6 +10,7 @@
  * chain of any length therefore never needs a jump beyond 16 bits.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1244,9 +1245,11 @@ static unsigned int chain_cost(struct cg *c, int chain);
 
 /*
  * The branches the verifier may keep pending for one rule: its own
- * conditional jumps plus, for every call, the called chain's.
+ * conditional jumps plus, for every call, the called chain's.  The
+ * chains the rule calls directly are marked in `direct` (may be NULL).
  */
-static unsigned int rule_cost(struct cg *c, const struct imr_rule *r)
+static unsigned int rule_cost(struct cg *c, const struct imr_rule *r,
+			      bool *direct)
 {
 	struct bpf_buf scratch, *saved = c->b;
 	int *labels = c->chain_label;
@@ -1259,15 +1262,20 @@ static unsigned int rule_cost(struct cg *c, const struct imr_rule *r)
 	if (!c->chain_label) {
 		c->chain_label = labels;
 		c->b = saved;
+		c->plan_err = -ENOMEM;
 		return UINT32_MAX / 2;
 	}
 	for (i = 0; i < c->p->nchains; i++)
 		c->chain_label[i] = -1;
 	emit_rule(c, r);
 	cost = scratch.ncond + 1;
-	for (i = 1; i < c->p->nchains; i++)
-		if (c->chain_label[i] >= 0)
-			cost += chain_cost(c, (int)i);
+	for (i = 1; i < c->p->nchains; i++) {
+		if (c->chain_label[i] < 0)
+			continue;
+		cost += chain_cost(c, (int)i);
+		if (direct)
+			direct[i] = true;
+	}
 	free(c->chain_label);
 	c->chain_label = labels;
 	c->b = saved;
@@ -1275,26 +1283,126 @@ static unsigned int rule_cost(struct cg *c, const struct imr_rule *r)
 	return cost;
 }
 
+/* the marked chains as a list: c->calls[chain] */
+static void set_calls(struct cg *c, int chain, const bool *direct)
+{
+	struct cg_calls *k = &c->calls[chain];
+	size_t i;
+
+	k->v = malloc(c->p->nchains * sizeof(int));
+	if (!k->v) {
+		c->plan_err = -ENOMEM;
+		return;
+	}
+	for (i = 1; i < c->p->nchains; i++)
+		if (direct[i])
+			k->v[k->n++] = (int)i;
+}
+
 static unsigned int chain_cost(struct cg *c, int chain)
 {
 	const struct imr_chain *ch = &c->p->chains[chain];
 	unsigned int cost = 1;
+	bool *direct;
 	size_t i;
 
 	if (c->chain_cost[chain])
 		return c->chain_cost[chain];
+	direct = calloc(c->p->nchains, sizeof(bool));
+	if (!direct) {
+		c->plan_err = -ENOMEM;
+		return UINT32_MAX / 2;
+	}
 	for (i = 0; i < ch->nrules; i++)
-		cost += rule_cost(c, &ch->rules[i]);
+		cost += rule_cost(c, &ch->rules[i], direct);
+	set_calls(c, chain, direct);
+	free(direct);
 	c->chain_cost[chain] = cost;
 	return cost;
+}
+
+/*
+ * Collect into fn[] the chains reachable from `chain` (itself included)
+ * that are not stamped `cur` yet, stamping them.  Depth is bounded by
+ * IMR_MAX_CALL_DEPTH: the builder refuses deeper jumps and loops.
+ */
+static void reach(const struct cg *c, int chain, unsigned int *stamp,
+		  unsigned int cur, int *fn, size_t *nfn)
+{
+	const struct cg_calls *k = &c->calls[chain];
+	size_t i;
+
+	if (stamp[chain] == cur)
+		return;
+	stamp[chain] = cur;
+	fn[(*nfn)++] = chain;
+	for (i = 0; i < k->n; i++)
+		reach(c, k->v[i], stamp, cur, fn, nfn);
+}
+
+struct plan_ctx {
+	unsigned int *stamp;	/* per chain: the walk that reached it */
+	unsigned int cur;	/* the current walk */
+	size_t *seg_of;		/* per chain: segment + 1 holding it, or 0 */
+	int *fn;		/* the chains one rule reaches */
+	bool *direct;		/* the chains one rule calls */
+	size_t nfuncs;		/* functions of the current segment */
+};
+
+static void plan_ctx_free(struct plan_ctx *x)
+{
+	free(x->stamp);
+	free(x->seg_of);
+	free(x->fn);
+	free(x->direct);
+}
+
+/*
+ * The chains the rule whose direct calls x->direct marks reaches that
+ * segment seg (0-based) does not hold yet: their number.  x->fn[0..n)
+ * lists them.
+ */
+static size_t new_funcs(struct cg *c, struct plan_ctx *x, size_t seg)
+{
+	size_t ch, k, nfn = 0, n = 0;
+
+	x->cur++;
+	for (ch = 1; ch < c->p->nchains; ch++) {
+		if (!x->direct[ch])
+			continue;
+		reach(c, (int)ch, x->stamp, x->cur, x->fn, &nfn);
+	}
+	for (k = 0; k < nfn; k++) {
+		if (x->seg_of[x->fn[k]] == seg + 1)
+			continue;
+		x->fn[n++] = x->fn[k];
+	}
+	return n;
+}
+
+static void mark_rule(struct imr_chain *ch, size_t i, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void mark_rule(struct imr_chain *ch, size_t i, const char *fmt, ...)
+{
+	struct imr_rule *r = &ch->rules[i];
+	va_list ap;
+
+	r->unsupported = true;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
+	ch->first_unsupported = (int)i;
 }
 
 int cg_plan(struct imr_prog *p, enum nftj_target target,
 	    const struct cg_maps *maps, struct cg_plan *plan)
 {
 	struct imr_chain *ch = &p->chains[0];
-	size_t i, end = ch->first_unsupported < 0 ? ch->nrules :
+	size_t i, k, n, nch = p->nchains ? p->nchains : 1,
+	       end = ch->first_unsupported < 0 ? ch->nrules :
 			(size_t)ch->first_unsupported;
+	struct plan_ctx x = { .nfuncs = 1 };
 	unsigned int used = 0, cost;
 	struct cg c;
 	int err;
@@ -1303,42 +1411,65 @@ int cg_plan(struct imr_prog *p, enum nftj_target target,
 	err = cg_init(&c, p, target, maps, NULL);
 	if (err)
 		return err;
-	c.chain_cost = calloc(p->nchains ? p->nchains : 1, sizeof(unsigned int));
-	if (!c.chain_cost) {
-		free(c.chain_label);
-		return -ENOMEM;
+	c.chain_cost = calloc(nch, sizeof(unsigned int));
+	c.calls = calloc(nch, sizeof(*c.calls));
+	x.stamp = calloc(nch, sizeof(*x.stamp));
+	x.seg_of = calloc(nch, sizeof(*x.seg_of));
+	x.fn = calloc(nch, sizeof(*x.fn));
+	x.direct = calloc(nch, sizeof(*x.direct));
+	if (!c.chain_cost || !c.calls || !x.stamp || !x.seg_of || !x.fn ||
+	    !x.direct) {
+		err = -ENOMEM;
+		goto out;
 	}
 	plan->nseg = 1;
 	for (i = 0; i < end; i++) {
-		struct imr_rule *r = &ch->rules[i];
-
-		cost = rule_cost(&c, r);
-		if (used + cost <= CG_SEG_BUDGET) {
+		memset(x.direct, 0, nch * sizeof(*x.direct));
+		cost = rule_cost(&c, &ch->rules[i], x.direct);
+		if (c.plan_err) {
+			err = c.plan_err;
+			goto out;
+		}
+		n = new_funcs(&c, &x, plan->nseg - 1);
+		if (used + cost <= CG_SEG_BUDGET &&
+		    x.nfuncs + n <= CG_MAX_FUNCS) {
 			used += cost;
-			continue;
+			goto take;
 		}
 		if (cost > CG_SEG_BUDGET) {
 			/* the chains it jumps to cannot be split */
-			r->unsupported = true;
-			snprintf(r->reason, sizeof(r->reason),
-				 "too large for one BPF program (%u branches, %d at most)",
-				 cost, CG_SEG_BUDGET);
-			ch->first_unsupported = (int)i;
+			mark_rule(ch, i, "too large for one BPF program (%u branches, %d at most)",
+				  cost, CG_SEG_BUDGET);
+			break;
+		}
+		/* a fresh segment holds none of them: count them all */
+		n = new_funcs(&c, &x, plan->nseg);
+		if (1 + n > CG_MAX_FUNCS) {
+			mark_rule(ch, i, "reaches %zu chains: one BPF program holds %d functions at most, one per chain",
+				  n, CG_MAX_FUNCS);
 			break;
 		}
 		if (plan->nseg == CG_MAX_SEGS) {
-			r->unsupported = true;
-			snprintf(r->reason, sizeof(r->reason),
-				 "program size: beyond %d segments of %d branches",
-				 CG_MAX_SEGS, CG_SEG_BUDGET);
-			ch->first_unsupported = (int)i;
+			mark_rule(ch, i, "program size: beyond %d segments of %d branches or %d functions",
+				  CG_MAX_SEGS, CG_SEG_BUDGET, CG_MAX_FUNCS);
 			break;
 		}
 		plan->first[plan->nseg++] = i;
 		used = cost;
+		x.nfuncs = 1;
+take:
+		for (k = 0; k < n; k++)
+			x.seg_of[x.fn[k]] = plan->nseg;
+		x.nfuncs += n;
 	}
 	plan->first[plan->nseg] = ch->nrules;
+out:
+	if (c.calls)
+		for (k = 0; k < nch; k++)
+			free(c.calls[k].v);
+	free(c.calls);
 	free(c.chain_cost);
 	free(c.chain_label);
-	return 0;
+	plan_ctx_free(&x);
+	return err;
 }

@@ -76,6 +76,11 @@ struct cg_maps {
  */
 #define CG_MAX_SEGS		32	/* below MAX_TAIL_CALL_CNT (33) */
 #define CG_SEG_BUDGET		4000	/* conditional jumps per segment */
+/*
+ * BPF functions per program (the verifier's BPF_MAX_SUBPROGS): the main
+ * function and one per chain the segment calls, directly or not.
+ */
+#define CG_MAX_FUNCS		256
 
 struct cg_plan {
 	size_t nseg;

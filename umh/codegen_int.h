@@ -43,6 +43,12 @@
 #define THOFF_MAX	0x7fff
 #define SKB_CB(i)	((int16_t)(offsetof(struct __sk_buff, cb) + 4 * (i)))
 
+/* the chains one chain calls directly (jump, goto, verdict map) */
+struct cg_calls {
+	int *v;
+	size_t n;
+};
+
 struct cg {
 	const struct imr_prog *p;
 	enum nftj_target target;
@@ -63,6 +69,8 @@ struct cg {
 	/* tests already passed on the current rule's main line */
 	bool l4_ok, nofrag_ok;
 	unsigned int *chain_cost;	/* planning: per chain, 0 unknown */
+	struct cg_calls *calls;	/* planning: per chain, once costed */
+	int plan_err;		/* planning: -ENOMEM on the way */
 	unsigned int th_win;	/* link: transport header window, bytes */
 };
 

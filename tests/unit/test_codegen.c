@@ -1276,3 +1276,87 @@ UNIT_TEST(codegen_long_regular_chain)
 	free(ruleset);
 	NETNS_STATUS(status);
 }
+
+/* ---- many chains ----------------------------------------------------- */
+
+#define FAN_DIRECT	400	/* base chain rules, a chain each */
+#define FAN_WIDE	300	/* chains one rule reaches through "fan" */
+
+/*
+ * c: rule i < FAN_DIRECT jumps to l<i> (tcp dport 1000 + i); rule
+ * FAN_DIRECT jumps to fan, which jumps to FAN_WIDE chains (meta mark 1 + i).
+ */
+static char *fan_ruleset(void)
+{
+	size_t size = 1024 + (FAN_DIRECT + FAN_WIDE) * 160, off;
+	char *buf = malloc(size);
+	int i;
+
+	if (!buf)
+		return NULL;
+	off = snprintf(buf, size,
+		       "add table ip t\n"
+		       "add chain ip t c { type filter hook input priority 0;"
+		       " policy accept; }\n"
+		       "add chain ip t fan\n");
+	for (i = 0; i < FAN_DIRECT; i++)
+		off += snprintf(buf + off, size - off,
+				"add chain ip t l%d\n"
+				"add rule ip t l%d tcp sport 7 drop\n"
+				"add rule ip t c tcp dport %d jump l%d\n",
+				i, i, 1000 + i, i);
+	for (i = 0; i < FAN_WIDE; i++)
+		off += snprintf(buf + off, size - off,
+				"add chain ip t f%d\n"
+				"add rule ip t f%d accept\n"
+				"add rule ip t fan meta mark %d jump f%d\n",
+				i, i, 1 + i, i);
+	snprintf(buf + off, size - off, "add rule ip t c jump fan\n");
+	return buf;
+}
+
+/*
+ * The verifier takes 256 BPF functions per program at most: the rules
+ * that jump to 400 chains are split over segments, the rule that alone
+ * reaches 301 chains is left to the interpreter with the reason.
+ */
+static void check_fan(struct nftj_ruleset *rs)
+{
+	const struct imr_rule *r;
+	uint8_t p[PKT_BUF];
+	size_t n;
+
+	CHECK_EQ(prog_build(rs, NFPROTO_IPV4, "c", NFTJ_TARGET_TEST), 0);
+	CHECK(jp.prog_fd >= 0);
+	CHECK(jp.plan.nseg >= 2);
+	CHECK_EQ(jp.imr.chains[0].first_unsupported, FAN_DIRECT);
+	r = &jp.imr.chains[0].rules[FAN_DIRECT];
+	if (!strstr(r->reason, "reaches 301 chains"))
+		fprintf(stderr, "  reason: %s\n", r->reason);
+	CHECK(strstr(r->reason, "reaches 301 chains"));
+	CHECK(strstr(r->reason, "256 functions"));
+	CHECK_EQ(nftj_prog_compiled(&jp), FAN_DIRECT);
+
+	/* a jump from each segment, and the rules after the split */
+	n = pkt4(p, IPPROTO_TCP, "1.1.1.1", "10.0.0.1", 7, 1000);
+	CHECK_RUN(p, n, NF_DROP, id_of("l0", 0));
+	n = pkt4(p, IPPROTO_TCP, "1.1.1.1", "10.0.0.1", 7, 1000 + 260);
+	CHECK_RUN(p, n, NF_DROP, id_of("l260", 0));
+	n = pkt4(p, IPPROTO_TCP, "1.1.1.1", "10.0.0.1", 7, 1000 + 399);
+	CHECK_RUN(p, n, NF_DROP, id_of("l399", 0));
+	/* through every jump and back: the interpreter's turn */
+	n = pkt4(p, IPPROTO_TCP, "1.1.1.1", "10.0.0.1", 8, 1000 + 399);
+	CHECK_RUN(p, n, NFTJ_RET_RESUME(FAN_DIRECT), NFTJ_DECIDED_NONE);
+	prog_free();
+}
+
+UNIT_TEST(codegen_many_chains)
+{
+	char *ruleset = fan_ruleset();
+	int status;
+
+	CHECK(ruleset);
+	status = netns_run(ruleset, check_fan);
+	free(ruleset);
+	NETNS_STATUS(status);
+}
