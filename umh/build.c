@@ -43,6 +43,7 @@ struct bctx {
 	struct regfile rf;
 	size_t stmt_cap;
 	bool terminated;		/* a verdict ended the rule */
+	bool imm_data;			/* immediate data made it unsupported */
 	bool side_effect;		/* a counter (or a lookup updating
 					 * element counters) ran earlier */
 	int real[NREGW];		/* services: the service whose output
@@ -853,6 +854,7 @@ static int do_immediate(struct bctx *c, struct nftnl_expr *x)
 
 	if (nftnl_expr_get_u32(x, NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT) {
 		unsupported(c->rule, "immediate data");
+		c->imm_data = true;	/* build_rule() names its reader */
 		return 0;
 	}
 	err = verdict_of(c, (int32_t)nftnl_expr_get_u32(x,
@@ -1157,6 +1159,37 @@ static int do_expr(struct bctx *c, struct nftnl_expr *x)
 	return 0;
 }
 
+/*
+ * Immediate data only feeds an expression that writes something (meta
+ * set, nat, ...): name that one, the expression after it, as the reason.
+ */
+static void imm_reader(struct imr_rule *r, struct nftnl_expr *x)
+{
+	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
+	uint32_t key;
+
+	if (!strcmp(name, "meta") && nftnl_expr_is_set(x, NFTNL_EXPR_META_SREG)) {
+		key = nftnl_expr_get_u32(x, NFTNL_EXPR_META_KEY);
+		if (key < sizeof(meta_key_names) / sizeof(meta_key_names[0]) &&
+		    meta_key_names[key])
+			snprintf(r->reason, sizeof(r->reason),
+				 "immediate data for meta set %s",
+				 meta_key_names[key]);
+		else
+			snprintf(r->reason, sizeof(r->reason),
+				 "immediate data for meta set");
+		return;
+	}
+	if ((!strcmp(name, "ct") && nftnl_expr_is_set(x, NFTNL_EXPR_CT_SREG)) ||
+	    (!strcmp(name, "payload") &&
+	     nftnl_expr_is_set(x, NFTNL_EXPR_PAYLOAD_SREG))) {
+		snprintf(r->reason, sizeof(r->reason),
+			 "immediate data for %s set", name);
+		return;
+	}
+	snprintf(r->reason, sizeof(r->reason), "immediate data for %s", name);
+}
+
 static int build_rule(struct imr_prog *p, const struct nftj_ruleset *rs,
 		      int chain, struct nftnl_rule *nr, struct imr_rule *r)
 {
@@ -1173,8 +1206,11 @@ static int build_rule(struct imr_prog *p, const struct nftj_ruleset *rs,
 		return -ENOMEM;
 	/* expressions in netlink order: the kernel's order, service `pos` */
 	for (; (x = nftnl_expr_iter_next(it)); c.pos++) {
-		if (c.terminated || r->unsupported)
+		if (c.terminated || r->unsupported) {
+			if (c.imm_data)
+				imm_reader(r, x);
 			break;
+		}
 		err = do_expr(&c, x);
 		if (err)
 			break;

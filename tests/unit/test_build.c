@@ -651,6 +651,37 @@ UNIT_TEST(build_unsupported_log)
 	NETNS_TEST(rs_log, check_log);
 }
 
+/* immediate data is refused for what reads it: the reason names that */
+static const char rs_imm[] =
+	"table ip t {\n"
+	"	chain c {\n"
+	"		type filter hook input priority 0;\n"
+	"		meta nftrace set 1\n"
+	"		ct mark set 7\n"
+	"		tcp dport 1 tcp dport set 2\n"
+	"		meta mark set 5\n"
+	"		tcp dport 1 accept\n"
+	"	}\n"
+	"}\n";
+
+static void check_imm(struct nftj_ruleset *rs)
+{
+	CHECK_EQ(build(rs, NFPROTO_IPV4, "c", IMR_CAP_ALL), 0);
+	CHECK_EQ(prog.chains[0].nrules, 5);
+	CHECK_EQ(prog.chains[0].first_unsupported, 0);
+	CHECK_STR(rule_at("c", 0)->reason, "immediate data for meta set nftrace");
+	CHECK_STR(rule_at("c", 1)->reason, "immediate data for ct set");
+	CHECK_STR(rule_at("c", 2)->reason, "immediate data for payload set");
+	CHECK_STR(rule_at("c", 3)->reason, "immediate data for meta set");
+	CHECK(!rule_at("c", 4)->unsupported);
+	imr_prog_free(&prog);
+}
+
+UNIT_TEST(build_immediate_data_reason)
+{
+	NETNS_TEST(rs_imm, check_imm);
+}
+
 static const char rs_jump_log[] =
 	"table ip t {\n"
 	"	chain c {\n"
