@@ -43,25 +43,13 @@ struct bctx {
 	struct regfile rf;
 	size_t stmt_cap;
 	bool terminated;		/* a verdict ended the rule */
-	bool imm_data;			/* immediate data made it unsupported */
+	bool imm_data;			/* immediate data: unsupported */
 	bool side_effect;		/* a counter (or a lookup updating
 					 * element counters) ran earlier */
 	int real[NREGW];		/* services: the service whose output
 					 * the program's register file holds
 					 * at this word, -1 if none */
 };
-
-static void unsupported(struct imr_rule *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->unsupported)
-		return;
-	r->unsupported = true;
-	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
-	va_end(ap);
-}
 
 /* netlink register number -> 32-bit word index, -1 if invalid */
 static int reg_word(uint32_t reg)
@@ -90,7 +78,7 @@ static int rf_store(struct bctx *c, uint32_t reg, struct imr_expr *e)
 
 	if (w < 0 || w + n > NREGW) {
 		imr_expr_put(e);
-		unsupported(c->rule, "bad destination register %u", reg);
+		imr_unsupported(c->rule, "bad destination register %u", reg);
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
@@ -113,13 +101,13 @@ static struct imr_expr *rf_load(struct bctx *c, uint32_t reg, uint32_t len)
 	struct imr_expr *e, *cat;
 
 	if (w < 0 || len == 0 || w + n > NREGW) {
-		unsupported(c->rule, "bad source register %u", reg);
+		imr_unsupported(c->rule, "bad source register %u", reg);
 		return NULL;
 	}
 	for (i = 0; i < n; ) {
 		e = c->rf.val[w + i];
 		if (!e || c->rf.word[w + i] != 0) {
-			unsupported(c->rule,
+			imr_unsupported(c->rule,
 				    "reads register %u not set by the rule", reg);
 			return NULL;
 		}
@@ -129,7 +117,7 @@ static struct imr_expr *rf_load(struct bctx *c, uint32_t reg, uint32_t len)
 	if (e->len / 4 >= n)
 		return imr_expr_get(e);
 	if (i != n) {
-		unsupported(c->rule, "partial read of a concatenation");
+		imr_unsupported(c->rule, "partial read of a concatenation");
 		return NULL;
 	}
 	cat = imr_expr_new(IMR_E_CONCAT, (uint8_t)(n * 4));
@@ -236,7 +224,7 @@ static bool svc_valid(struct bctx *c, const struct imr_expr *e)
 	if (!e)
 		return true;
 	if (e->type == IMR_E_SVC && c->p->svcs[e->svc.index].clobbered) {
-		unsupported(c->rule, "%s: its register is overwritten before the rule reads it",
+		imr_unsupported(c->rule, "%s: its register is overwritten before the rule reads it",
 			    e->svc.name);
 		return false;
 	}
@@ -280,7 +268,7 @@ static int svc_value(struct bctx *c, int svc, uint32_t dreg,
 	struct imr_expr *e;
 
 	if (w < 4 || w + n > NREGW) {
-		unsupported(c->rule, "bad destination register %u", dreg);
+		imr_unsupported(c->rule, "bad destination register %u", dreg);
 		return 0;
 	}
 	e = imr_expr_new(IMR_E_SVC, (uint8_t)(n * 4));
@@ -320,22 +308,22 @@ static int do_payload(struct bctx *c, struct nftnl_expr *x)
 	struct imr_expr *e;
 
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_PAYLOAD_SREG)) {
-		unsupported(c->rule, "payload set (packet mangling)");
+		imr_unsupported(c->rule, "payload set (packet mangling)");
 		return 0;
 	}
 	base = nftnl_expr_get_u32(x, NFTNL_EXPR_PAYLOAD_BASE);
 	off = nftnl_expr_get_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET);
 	len = nftnl_expr_get_u32(x, NFTNL_EXPR_PAYLOAD_LEN);
 	if (base == NFT_PAYLOAD_LL_HEADER && !(c->p->caps & IMR_CAP_LL)) {
-		unsupported(c->rule, "link-layer payload on this target");
+		imr_unsupported(c->rule, "link-layer payload on this target");
 		return 0;
 	}
 	if (base > NFT_PAYLOAD_TRANSPORT_HEADER) {
-		unsupported(c->rule, "payload base %u (inner header)", base);
+		imr_unsupported(c->rule, "payload base %u (inner header)", base);
 		return 0;
 	}
 	if (len == 0 || len > 16 || off > 255) {
-		unsupported(c->rule, "payload load of %u bytes", len);
+		imr_unsupported(c->rule, "payload load of %u bytes", len);
 		return 0;
 	}
 	e = imr_expr_new(IMR_E_PAYLOAD, (uint8_t)roundup4(len));
@@ -423,7 +411,7 @@ static int do_meta(struct bctx *c, struct nftnl_expr *x)
 	int svc;
 
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_META_SREG)) {
-		unsupported(c->rule, "meta set");
+		imr_unsupported(c->rule, "meta set");
 		return 0;
 	}
 	for (i = 0; i < n; i++)
@@ -432,7 +420,7 @@ static int do_meta(struct bctx *c, struct nftnl_expr *x)
 	if (i < n && (meta_map[i].meta == IMR_META_SKUID ||
 		      meta_map[i].meta == IMR_META_SKGID) &&
 	    !(c->p->caps & IMR_CAP_SOCKET) && !has_services(c)) {
-		unsupported(c->rule, "meta skuid/skgid on this target");
+		imr_unsupported(c->rule, "meta skuid/skgid on this target");
 		return 0;
 	}
 	if (i < n && (c->p->caps & IMR_CAP_SOCKET ||
@@ -457,9 +445,9 @@ static int do_meta(struct bctx *c, struct nftnl_expr *x)
 		snprintf(name, sizeof(name), "meta.key%u", key);
 	if (!has_services(c) || !meta_len(key)) {
 		if (named)
-			unsupported(c->rule, "meta %s", meta_key_names[key]);
+			imr_unsupported(c->rule, "meta %s", meta_key_names[key]);
 		else
-			unsupported(c->rule, "meta key %u", key);
+			imr_unsupported(c->rule, "meta key %u", key);
 		return 0;
 	}
 	/* the kernel reads it for the program */
@@ -520,17 +508,17 @@ static int do_ct(struct bctx *c, struct nftnl_expr *x)
 	int svc;
 
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_CT_SREG)) {
-		unsupported(c->rule, "ct set");
+		imr_unsupported(c->rule, "ct set");
 		return 0;
 	}
 	if (!has_services(c)) {
-		unsupported(c->rule, "ct");
+		imr_unsupported(c->rule, "ct");
 		return 0;
 	}
 	if (!ct_len(key, c->p->family) ||
 	    key >= sizeof(ct_key_names) / sizeof(ct_key_names[0]) ||
 	    !ct_key_names[key]) {
-		unsupported(c->rule, "ct key %u", key);
+		imr_unsupported(c->rule, "ct key %u", key);
 		return 0;
 	}
 	snprintf(name, sizeof(name), "ct.%s", ct_key_names[key]);
@@ -570,7 +558,7 @@ static int do_cmp(struct bctx *c, struct nftnl_expr *x)
 
 	if (op > NFT_CMP_GTE ||
 	    get_data(x, NFTNL_EXPR_CMP_DATA, val, &len) < 0) {
-		unsupported(c->rule, "malformed cmp");
+		imr_unsupported(c->rule, "malformed cmp");
 		return 0;
 	}
 	e = rf_load(c, nftnl_expr_get_u32(x, NFTNL_EXPR_CMP_SREG), len);
@@ -578,7 +566,7 @@ static int do_cmp(struct bctx *c, struct nftnl_expr *x)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (len > 16 || e->type == IMR_E_CONCAT) {
 		imr_expr_put(e);
-		unsupported(c->rule, "cmp of %u bytes", len);
+		imr_unsupported(c->rule, "cmp of %u bytes", len);
 		return 0;
 	}
 	if (!svc_valid(c, e)) {
@@ -608,7 +596,7 @@ static int do_range(struct bctx *c, struct nftnl_expr *x)
 	    get_data(x, NFTNL_EXPR_RANGE_FROM_DATA, lo, &len) < 0 ||
 	    get_data(x, NFTNL_EXPR_RANGE_TO_DATA, hi, &len2) < 0 ||
 	    len != len2) {
-		unsupported(c->rule, "malformed range");
+		imr_unsupported(c->rule, "malformed range");
 		return 0;
 	}
 	e = rf_load(c, nftnl_expr_get_u32(x, NFTNL_EXPR_RANGE_SREG), len);
@@ -616,7 +604,7 @@ static int do_range(struct bctx *c, struct nftnl_expr *x)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (len > 16 || e->type == IMR_E_CONCAT) {
 		imr_expr_put(e);
-		unsupported(c->rule, "range of %u bytes", len);
+		imr_unsupported(c->rule, "range of %u bytes", len);
 		return 0;
 	}
 	if (!svc_valid(c, e)) {
@@ -646,7 +634,7 @@ static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 		op = nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_OP);
 	len = nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_LEN);
 	if (len == 0 || len > 16) {
-		unsupported(c->rule, "bitwise on %u bytes", len);
+		imr_unsupported(c->rule, "bitwise on %u bytes", len);
 		return 0;
 	}
 	src = rf_load(c, nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_SREG), len);
@@ -654,7 +642,7 @@ static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (src->type == IMR_E_CONCAT) {
 		imr_expr_put(src);
-		unsupported(c->rule, "bitwise on a concatenation");
+		imr_unsupported(c->rule, "bitwise on a concatenation");
 		return 0;
 	}
 	e = imr_expr_new(op == NFT_BITWISE_MASK_XOR ? IMR_E_MASKXOR :
@@ -676,7 +664,7 @@ static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 
 		if (len > 4) {
 			imr_expr_put(e);
-			unsupported(c->rule, "shift of %u bytes", len);
+			imr_unsupported(c->rule, "shift of %u bytes", len);
 			return 0;
 		}
 		if (get_data(x, NFTNL_EXPR_BITWISE_DATA, data, &l) < 0 ||
@@ -693,7 +681,7 @@ static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 	return rf_store(c, nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_DREG), e);
 malformed:
 	imr_expr_put(e);
-	unsupported(c->rule, "bitwise operation %u", op);
+	imr_unsupported(c->rule, "bitwise operation %u", op);
 	return 0;
 }
 
@@ -734,7 +722,7 @@ static int do_byteorder(struct bctx *c, struct nftnl_expr *x)
 	 * the rest of its last word, so that rest must be known zero.
 	 */
 	if ((size != 2 && size != 4 && size != 8) || len != size) {
-		unsupported(c->rule, "byteorder of %u bytes in units of %u",
+		imr_unsupported(c->rule, "byteorder of %u bytes in units of %u",
 			    len, size);
 		return 0;
 	}
@@ -744,7 +732,7 @@ static int do_byteorder(struct bctx *c, struct nftnl_expr *x)
 	if (src->type == IMR_E_CONCAT ||
 	    (len % 4 && (sreg != dreg || natural_len(src) > len))) {
 		imr_expr_put(src);
-		unsupported(c->rule, "byteorder on this operand");
+		imr_unsupported(c->rule, "byteorder on this operand");
 		return 0;
 	}
 	e = imr_expr_new(IMR_E_BSWAP, (uint8_t)roundup4(len));
@@ -790,23 +778,23 @@ static int target_chain(struct bctx *c, const char *name, int *idx)
 
 	err = build_chain(c->p, c->rs, name, idx);
 	if (err == -ENOENT) {
-		unsupported(c->rule, "jump to unknown chain %s", name);
+		imr_unsupported(c->rule, "jump to unknown chain %s", name);
 		return 0;
 	}
 	if (err == -ELOOP) {
-		unsupported(c->rule, "chain loop through %s", name);
+		imr_unsupported(c->rule, "chain loop through %s", name);
 		return 0;
 	}
 	if (err)
 		return err;
 	t = &c->p->chains[*idx];
 	if (t->first_unsupported >= 0) {
-		unsupported(c->rule, "%s %s: %s", "jump to", name,
+		imr_unsupported(c->rule, "%s %s: %s", "jump to", name,
 			    t->rules[t->first_unsupported].reason);
 		return 0;
 	}
 	if (t->depth + 1 > IMR_MAX_CALL_DEPTH) {
-		unsupported(c->rule, "jump depth below %s exceeds %d", name,
+		imr_unsupported(c->rule, "jump depth below %s exceeds %d", name,
 			    IMR_MAX_CALL_DEPTH);
 		return 0;
 	}
@@ -834,15 +822,15 @@ static int verdict_of(struct bctx *c, int32_t code, const char *chain,
 	case NFT_GOTO:
 		*v = code == NFT_JUMP ? IMR_V_JUMP : IMR_V_GOTO;
 		if (!chain) {
-			unsupported(c->rule, "jump without chain name");
+			imr_unsupported(c->rule, "jump without chain name");
 			return 0;
 		}
 		return target_chain(c, chain, target);
 	}
 	if ((code & NF_VERDICT_MASK) == NF_QUEUE)
-		unsupported(c->rule, "verdict queue");
+		imr_unsupported(c->rule, "verdict queue");
 	else
-		unsupported(c->rule, "verdict %d", code);
+		imr_unsupported(c->rule, "verdict %d", code);
 	return 0;
 }
 
@@ -853,7 +841,7 @@ static int do_immediate(struct bctx *c, struct nftnl_expr *x)
 	int target, err;
 
 	if (nftnl_expr_get_u32(x, NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT) {
-		unsupported(c->rule, "immediate data");
+		imr_unsupported(c->rule, "immediate data");
 		c->imm_data = true;	/* build_rule() names its reader */
 		return 0;
 	}
@@ -968,7 +956,7 @@ static int lookup_service(struct bctx *c, struct nftnl_expr *x,
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_FLAGS))
 		flags = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_FLAGS);
 	if (kind == IMR_SVC_VMAP && set->data_type != NFT_DATA_VERDICT) {
-		unsupported(c->rule, "set %s is not a verdict map", set->name);
+		imr_unsupported(c->rule, "set %s is not a verdict map", set->name);
 		return 0;
 	}
 	/*
@@ -977,28 +965,28 @@ static int lookup_service(struct bctx *c, struct nftnl_expr *x,
 	 * chain, and only before the rule had a side effect.
 	 */
 	if (kind == IMR_SVC_VMAP && c->chain != 0) {
-		unsupported(c->rule, "verdict map @%s in regular chain %s: its jump, goto and return need the interpreter",
+		imr_unsupported(c->rule, "verdict map @%s in regular chain %s: its jump, goto and return need the interpreter",
 			    set->name, c->p->chains[c->chain].name);
 		return 0;
 	}
 	if (kind == IMR_SVC_VMAP && c->side_effect) {
-		unsupported(c->rule, "verdict map @%s after a counter: its jump, goto and return need the interpreter",
+		imr_unsupported(c->rule, "verdict map @%s after a counter: its jump, goto and return need the interpreter",
 			    set->name);
 		return 0;
 	}
 	if (kind == IMR_SVC_VMAP && set->has_exprs) {
-		unsupported(c->rule, "verdict map @%s has element expressions: its jump, goto and return need the interpreter",
+		imr_unsupported(c->rule, "verdict map @%s has element expressions: its jump, goto and return need the interpreter",
 			    set->name);
 		return 0;
 	}
 	if (set->key_len == 0 || set->key_len > IMR_VAL_MAX) {
-		unsupported(c->rule, "set %s: key of %u bytes", set->name,
+		imr_unsupported(c->rule, "set %s: key of %u bytes", set->name,
 			    set->key_len);
 		return 0;
 	}
 	if (kind == IMR_SVC_MAP &&
 	    (set->data_len == 0 || set->data_len > IMR_VAL_MAX)) {
-		unsupported(c->rule, "map %s: data of %u bytes", set->name,
+		imr_unsupported(c->rule, "map %s: data of %u bytes", set->name,
 			    set->data_len);
 		return 0;
 	}
@@ -1041,13 +1029,13 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 	int idx, err;
 
 	if (!(c->p->caps & (IMR_CAP_SETS | IMR_CAP_SERVICES))) {
-		unsupported(c->rule, "set lookup on this target");
+		imr_unsupported(c->rule, "set lookup on this target");
 		return 0;
 	}
 	set = nftj_set_find(c->rs, c->p->family, c->p->table,
 			    nftnl_expr_get_str(x, NFTNL_EXPR_LOOKUP_SET));
 	if (!set) {
-		unsupported(c->rule, "lookup in unknown set %s",
+		imr_unsupported(c->rule, "lookup in unknown set %s",
 			    nftnl_expr_get_str(x, NFTNL_EXPR_LOOKUP_SET));
 		return 0;
 	}
@@ -1056,7 +1044,7 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_DREG)) {
 		dreg = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_DREG);
 		if (dreg != NFT_REG_VERDICT) {
-			unsupported(c->rule, "map lookup into a register");
+			imr_unsupported(c->rule, "map lookup into a register");
 			return 0;
 		}
 		vmap = true;
@@ -1064,21 +1052,21 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_FLAGS))
 		flags = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_FLAGS);
 	if (set->has_exprs) {
-		unsupported(c->rule, "set %s has element expressions",
+		imr_unsupported(c->rule, "set %s has element expressions",
 			    set->name);
 		return 0;
 	}
 	if ((set->flags & NFT_SET_INTERVAL) && set->field_count > 1) {
-		unsupported(c->rule, "set %s: concatenated ranges", set->name);
+		imr_unsupported(c->rule, "set %s: concatenated ranges", set->name);
 		return 0;
 	}
 	if (set->key_len == 0 || set->key_len > IMR_VAL_MAX) {
-		unsupported(c->rule, "set %s: key of %u bytes", set->name,
+		imr_unsupported(c->rule, "set %s: key of %u bytes", set->name,
 			    set->key_len);
 		return 0;
 	}
 	if (vmap && set->data_type != NFT_DATA_VERDICT) {
-		unsupported(c->rule, "set %s is not a verdict map", set->name);
+		imr_unsupported(c->rule, "set %s is not a verdict map", set->name);
 		return 0;
 	}
 	key = rf_load(c, nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_SREG),
@@ -1145,7 +1133,7 @@ static int do_expr(struct bctx *c, struct nftnl_expr *x)
 	}
 	if (!strcmp(name, "counter")) {
 		if (!(c->p->caps & IMR_CAP_COUNTERS)) {
-			unsupported(c->rule, "counter on this target");
+			imr_unsupported(c->rule, "counter on this target");
 			return 0;
 		}
 		s = stmt_add(c, IMR_S_COUNTER);
@@ -1155,7 +1143,7 @@ static int do_expr(struct bctx *c, struct nftnl_expr *x)
 		c->rule->has_counter = true;
 		return 0;
 	}
-	unsupported(c->rule, "%s", name);
+	imr_unsupported(c->rule, "%s", name);
 	return 0;
 }
 
@@ -1168,7 +1156,8 @@ static void imm_reader(struct imr_rule *r, struct nftnl_expr *x)
 	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
 	uint32_t key;
 
-	if (!strcmp(name, "meta") && nftnl_expr_is_set(x, NFTNL_EXPR_META_SREG)) {
+	if (!strcmp(name, "meta") &&
+	    nftnl_expr_is_set(x, NFTNL_EXPR_META_SREG)) {
 		key = nftnl_expr_get_u32(x, NFTNL_EXPR_META_KEY);
 		if (key < sizeof(meta_key_names) / sizeof(meta_key_names[0]) &&
 		    meta_key_names[key])

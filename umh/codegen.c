@@ -10,7 +10,6 @@
  * chain of any length therefore never needs a jump beyond 16 bits.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1343,7 +1342,8 @@ static void reach(const struct cg *c, int chain, unsigned int *stamp,
 struct plan_ctx {
 	unsigned int *stamp;	/* per chain: the walk that reached it */
 	unsigned int cur;	/* the current walk */
-	size_t *seg_of;		/* per chain: segment + 1 holding it, or 0 */
+	size_t *seg_of;		/* per chain: the last segment holding it,
+				 * counted from 1; 0 none */
 	int *fn;		/* the chains one rule reaches */
 	bool *direct;		/* the chains one rule calls */
 	size_t nfuncs;		/* functions of the current segment */
@@ -1358,48 +1358,25 @@ static void plan_ctx_free(struct plan_ctx *x)
 }
 
 /*
- * The chains the rule whose direct calls x->direct marks reaches that
- * segment seg (0-based) does not hold yet: their number.  x->fn[0..n)
- * lists them.
+ * The chains the rule whose direct calls x->direct marks reaches,
+ * listed in x->fn: their number.
  */
-static size_t new_funcs(struct cg *c, struct plan_ctx *x, size_t seg)
+static size_t rule_reach(const struct cg *c, struct plan_ctx *x)
 {
-	size_t ch, k, nfn = 0, n = 0;
+	size_t ch, nfn = 0;
 
 	x->cur++;
-	for (ch = 1; ch < c->p->nchains; ch++) {
-		if (!x->direct[ch])
-			continue;
-		reach(c, (int)ch, x->stamp, x->cur, x->fn, &nfn);
-	}
-	for (k = 0; k < nfn; k++) {
-		if (x->seg_of[x->fn[k]] == seg + 1)
-			continue;
-		x->fn[n++] = x->fn[k];
-	}
-	return n;
-}
-
-static void mark_rule(struct imr_chain *ch, size_t i, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void mark_rule(struct imr_chain *ch, size_t i, const char *fmt, ...)
-{
-	struct imr_rule *r = &ch->rules[i];
-	va_list ap;
-
-	r->unsupported = true;
-	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
-	va_end(ap);
-	ch->first_unsupported = (int)i;
+	for (ch = 1; ch < c->p->nchains; ch++)
+		if (x->direct[ch])
+			reach(c, (int)ch, x->stamp, x->cur, x->fn, &nfn);
+	return nfn;
 }
 
 int cg_plan(struct imr_prog *p, enum nftj_target target,
 	    const struct cg_maps *maps, struct cg_plan *plan)
 {
 	struct imr_chain *ch = &p->chains[0];
-	size_t i, k, n, nch = p->nchains ? p->nchains : 1,
+	size_t i, k, n, nfn, nch = p->nchains ? p->nchains : 1,
 	       end = ch->first_unsupported < 0 ? ch->nrules :
 			(size_t)ch->first_unsupported;
 	struct plan_ctx x = { .nfuncs = 1 };
@@ -1424,44 +1401,51 @@ int cg_plan(struct imr_prog *p, enum nftj_target target,
 	}
 	plan->nseg = 1;
 	for (i = 0; i < end; i++) {
+		struct imr_rule *r = &ch->rules[i];
+
 		memset(x.direct, 0, nch * sizeof(*x.direct));
-		cost = rule_cost(&c, &ch->rules[i], x.direct);
+		cost = rule_cost(&c, r, x.direct);
 		if (c.plan_err) {
 			err = c.plan_err;
 			goto out;
 		}
-		n = new_funcs(&c, &x, plan->nseg - 1);
+		nfn = rule_reach(&c, &x);
+		/* the functions the current segment does not have yet */
+		for (k = 0, n = nfn; k < nfn; k++)
+			if (x.seg_of[x.fn[k]] == plan->nseg)
+				n--;
 		if (used + cost <= CG_SEG_BUDGET &&
 		    x.nfuncs + n <= CG_MAX_FUNCS) {
 			used += cost;
-			goto take;
+		} else {
+			if (cost > CG_SEG_BUDGET) {
+				/* the chains it jumps to cannot be split */
+				imr_unsupported(r, "too large for one BPF program (%u branches, %d at most)",
+						cost, CG_SEG_BUDGET);
+				break;
+			}
+			if (1 + nfn > CG_MAX_FUNCS) {
+				imr_unsupported(r, "reaches %zu chains: one BPF program holds %d functions at most, one per chain",
+						nfn, CG_MAX_FUNCS);
+				break;
+			}
+			if (plan->nseg == CG_MAX_SEGS) {
+				imr_unsupported(r, "program size: beyond %d segments of %d branches or %d functions",
+						CG_MAX_SEGS, CG_SEG_BUDGET,
+						CG_MAX_FUNCS);
+				break;
+			}
+			plan->first[plan->nseg++] = i;
+			used = cost;
+			x.nfuncs = 1;
+			n = nfn;
 		}
-		if (cost > CG_SEG_BUDGET) {
-			/* the chains it jumps to cannot be split */
-			mark_rule(ch, i, "too large for one BPF program (%u branches, %d at most)",
-				  cost, CG_SEG_BUDGET);
-			break;
-		}
-		/* a fresh segment holds none of them: count them all */
-		n = new_funcs(&c, &x, plan->nseg);
-		if (1 + n > CG_MAX_FUNCS) {
-			mark_rule(ch, i, "reaches %zu chains: one BPF program holds %d functions at most, one per chain",
-				  n, CG_MAX_FUNCS);
-			break;
-		}
-		if (plan->nseg == CG_MAX_SEGS) {
-			mark_rule(ch, i, "program size: beyond %d segments of %d branches or %d functions",
-				  CG_MAX_SEGS, CG_SEG_BUDGET, CG_MAX_FUNCS);
-			break;
-		}
-		plan->first[plan->nseg++] = i;
-		used = cost;
-		x.nfuncs = 1;
-take:
-		for (k = 0; k < n; k++)
+		for (k = 0; k < nfn; k++)
 			x.seg_of[x.fn[k]] = plan->nseg;
 		x.nfuncs += n;
 	}
+	if (i < end)
+		ch->first_unsupported = (int)i;
 	plan->first[plan->nseg] = ch->nrules;
 out:
 	if (c.calls)

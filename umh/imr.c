@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,4 +315,16 @@ void imr_rule_print(const struct imr_prog *p, const struct imr_rule *r,
 			break;
 		off += stmt_print(p, &r->stmts[i], buf + off, size - off);
 	}
+}
+
+void imr_unsupported(struct imr_rule *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->unsupported)
+		return;
+	r->unsupported = true;
+	va_start(ap, fmt);
+	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+	va_end(ap);
 }

@@ -8,6 +8,7 @@
 #ifndef NFTJ_NETNS_UTIL_H
 #define NFTJ_NETNS_UTIL_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
@@ -59,5 +60,17 @@ void netns_skip_bpf(void) __attribute__((noreturn));
 	} while (0)
 
 #define NETNS_TEST(ruleset, fn)	NETNS_STATUS(netns_run(ruleset, fn))
+
+/* NETNS_TEST with a ruleset made at run time (malloc'ed; freed here) */
+#define NETNS_TEST_MADE(make, fn)					\
+	do {								\
+		char *_rs = (make);					\
+		int _made_st;						\
+									\
+		CHECK(_rs);						\
+		_made_st = netns_run(_rs, fn);				\
+		free(_rs);						\
+		NETNS_STATUS(_made_st);					\
+	} while (0)
 
 #endif /* NFTJ_NETNS_UTIL_H */

@@ -1257,24 +1257,12 @@ static void check_long_regular(struct nftj_ruleset *rs)
 
 UNIT_TEST(codegen_long_base_chain)
 {
-	char *ruleset = long_ruleset(false);
-	int status;
-
-	CHECK(ruleset);
-	status = netns_run(ruleset, check_long_base);
-	free(ruleset);
-	NETNS_STATUS(status);
+	NETNS_TEST_MADE(long_ruleset(false), check_long_base);
 }
 
 UNIT_TEST(codegen_long_regular_chain)
 {
-	char *ruleset = long_ruleset(true);
-	int status;
-
-	CHECK(ruleset);
-	status = netns_run(ruleset, check_long_regular);
-	free(ruleset);
-	NETNS_STATUS(status);
+	NETNS_TEST_MADE(long_ruleset(true), check_long_regular);
 }
 
 /* ---- many chains ----------------------------------------------------- */
@@ -1352,11 +1340,5 @@ static void check_fan(struct nftj_ruleset *rs)
 
 UNIT_TEST(codegen_many_chains)
 {
-	char *ruleset = fan_ruleset();
-	int status;
-
-	CHECK(ruleset);
-	status = netns_run(ruleset, check_fan);
-	free(ruleset);
-	NETNS_STATUS(status);
+	NETNS_TEST_MADE(fan_ruleset(), check_fan);
 }

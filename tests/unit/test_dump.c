@@ -747,13 +747,7 @@ static char *race_ruleset(void)
 
 UNIT_TEST(dump_race_consistent)
 {
-	char *ruleset = race_ruleset();
-	int st;
-
-	CHECK(ruleset);
-	st = netns_run(ruleset, check_race);
-	free(ruleset);
-	NETNS_STATUS(st);
+	NETNS_TEST_MADE(race_ruleset(), check_race);
 }
 
 /* multi-part dumps */
@@ -800,13 +794,7 @@ static void check_big(struct nftj_ruleset *rs)
 
 UNIT_TEST(dump_multipart)
 {
-	char *ruleset = big_ruleset();
-	int st;
-
-	CHECK(ruleset);
-	st = netns_run(ruleset, check_big);
-	free(ruleset);
-	NETNS_STATUS(st);
+	NETNS_TEST_MADE(big_ruleset(), check_big);
 }
 
 /* errors */
