@@ -372,6 +372,20 @@ static const char *const meta_key_names[] = {
 	[NFT_META_SDIFNAME] = "sdifname",
 };
 
+/* nft's name of a meta key, NULL if neither table knows it */
+static const char *meta_key_name(uint32_t key)
+{
+	size_t i;
+
+	if (key < sizeof(meta_key_names) / sizeof(meta_key_names[0]) &&
+	    meta_key_names[key])
+		return meta_key_names[key];
+	for (i = 0; i < sizeof(meta_map) / sizeof(meta_map[0]); i++)
+		if (meta_map[i].key == key)
+			return imr_meta_name(meta_map[i].meta);
+	return NULL;
+}
+
 /* bytes nft_meta_get_init() (Linux 6.1) stores for a key, 0 if unknown */
 static uint32_t meta_len(uint32_t key)
 {
@@ -405,13 +419,16 @@ static int do_meta(struct bctx *c, struct nftnl_expr *x)
 	uint32_t key = nftnl_expr_get_u32(x, NFTNL_EXPR_META_KEY);
 	const size_t n = sizeof(meta_map) / sizeof(meta_map[0]);
 	struct imr_expr *e;
+	const char *kname = meta_key_name(key);
 	char name[24];
-	bool named;
 	size_t i;
 	int svc;
 
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_META_SREG)) {
-		imr_unsupported(c->rule, "meta set");
+		if (kname)
+			imr_unsupported(c->rule, "meta set %s", kname);
+		else
+			imr_unsupported(c->rule, "meta set key %u", key);
 		return 0;
 	}
 	for (i = 0; i < n; i++)
@@ -434,18 +451,13 @@ static int do_meta(struct bctx *c, struct nftnl_expr *x)
 		return rf_store(c, nftnl_expr_get_u32(x, NFTNL_EXPR_META_DREG),
 				e);
 	}
-	named = key < sizeof(meta_key_names) / sizeof(meta_key_names[0]) &&
-		meta_key_names[key];
-	if (i < n)
-		snprintf(name, sizeof(name), "meta.%s",
-			 imr_meta_name(meta_map[i].meta));
-	else if (named)
-		snprintf(name, sizeof(name), "meta.%s", meta_key_names[key]);
+	if (kname)
+		snprintf(name, sizeof(name), "meta.%s", kname);
 	else
 		snprintf(name, sizeof(name), "meta.key%u", key);
 	if (!has_services(c) || !meta_len(key)) {
-		if (named)
-			imr_unsupported(c->rule, "meta %s", meta_key_names[key]);
+		if (kname)
+			imr_unsupported(c->rule, "meta %s", kname);
 		else
 			imr_unsupported(c->rule, "meta key %u", key);
 		return 0;
@@ -1154,19 +1166,15 @@ static int do_expr(struct bctx *c, struct nftnl_expr *x)
 static void imm_reader(struct imr_rule *r, struct nftnl_expr *x)
 {
 	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
-	uint32_t key;
+	const char *kname;
 
 	if (!strcmp(name, "meta") &&
 	    nftnl_expr_is_set(x, NFTNL_EXPR_META_SREG)) {
-		key = nftnl_expr_get_u32(x, NFTNL_EXPR_META_KEY);
-		if (key < sizeof(meta_key_names) / sizeof(meta_key_names[0]) &&
-		    meta_key_names[key])
-			snprintf(r->reason, sizeof(r->reason),
-				 "immediate data for meta set %s",
-				 meta_key_names[key]);
-		else
-			snprintf(r->reason, sizeof(r->reason),
-				 "immediate data for meta set");
+		kname = meta_key_name(nftnl_expr_get_u32(x,
+							 NFTNL_EXPR_META_KEY));
+		snprintf(r->reason, sizeof(r->reason),
+			 "immediate data for meta set%s%s",
+			 kname ? " " : "", kname ? kname : "");
 		return;
 	}
 	if ((!strcmp(name, "ct") && nftnl_expr_is_set(x, NFTNL_EXPR_CT_SREG)) ||

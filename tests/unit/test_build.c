@@ -660,6 +660,7 @@ static const char rs_imm[] =
 	"		ct mark set 7\n"
 	"		tcp dport 1 tcp dport set 2\n"
 	"		meta mark set 5\n"
+	"		meta mark set mark or 0x10\n"
 	"		tcp dport 1 accept\n"
 	"	}\n"
 	"}\n";
@@ -667,13 +668,14 @@ static const char rs_imm[] =
 static void check_imm(struct nftj_ruleset *rs)
 {
 	CHECK_EQ(build(rs, NFPROTO_IPV4, "c", IMR_CAP_ALL), 0);
-	CHECK_EQ(prog.chains[0].nrules, 5);
+	CHECK_EQ(prog.chains[0].nrules, 6);
 	CHECK_EQ(prog.chains[0].first_unsupported, 0);
 	CHECK_STR(rule_at("c", 0)->reason, "immediate data for meta set nftrace");
 	CHECK_STR(rule_at("c", 1)->reason, "immediate data for ct set");
 	CHECK_STR(rule_at("c", 2)->reason, "immediate data for payload set");
-	CHECK_STR(rule_at("c", 3)->reason, "immediate data for meta set");
-	CHECK(!rule_at("c", 4)->unsupported);
+	CHECK_STR(rule_at("c", 3)->reason, "immediate data for meta set mark");
+	CHECK_STR(rule_at("c", 4)->reason, "meta set mark");
+	CHECK(!rule_at("c", 5)->unsupported);
 	imr_prog_free(&prog);
 }
 
