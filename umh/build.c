@@ -919,8 +919,7 @@ static int vmap_actions(struct bctx *c, int idx)
 
 		if (el->flags & NFT_SET_ELEM_INTERVAL_END)
 			continue;
-		err = verdict_of(c, el->verdict, el->chain[0] ? el->chain :
-				 NULL, &v, &target);
+		err = verdict_of(c, el->verdict, el->chain, &v, &target);
 		is = &c->p->sets[idx];
 		if (err || c->rule->unsupported) {
 			/* not cached: every rule using the map fails alike */

@@ -267,16 +267,6 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int elems_cb(const struct nlmsghdr *nlh, void *data)
-{
-	if (!msg_is(nlh, NFT_MSG_NEWSETELEM))
-		return MNL_CB_OK;
-	errno = 0;
-	if (nftnl_set_elems_nlmsg_parse(nlh, data) < 0)
-		return parse_error();
-	return MNL_CB_OK;
-}
-
 /* sets: copied into struct nftj_set */
 
 static int name_copy(char *dst, const char *src)
@@ -366,16 +356,25 @@ static int elem_verdict_copy(struct nftj_set_elem *dst,
 						       NFTNL_SET_ELEM_VERDICT);
 	if (!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN))
 		return 0;
-	return name_copy(dst->chain,
-			 nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
+	dst->chain = strdup(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN));
+	return dst->chain ? 0 : -ENOMEM;
 }
 
-static int elem_count_cb(struct nftnl_set_elem *e, void *data)
+/* room for one more element: the array doubles */
+static int elems_grow(struct elem_cursor *cur)
 {
-	size_t *n = data;
+	struct nftj_set_elem *v;
+	size_t cap;
 
-	(void)e;
-	(*n)++;
+	if (cur->set->nelems < cur->cap)
+		return 0;
+	cap = cur->cap ? cur->cap * 2 : 64;
+	v = realloc(cur->set->elems, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(&v[cur->cap], 0, (cap - cur->cap) * sizeof(*v));
+	cur->set->elems = v;
+	cur->cap = cap;
 	return 0;
 }
 
@@ -385,8 +384,9 @@ static int elem_copy_cb(struct nftnl_set_elem *e, void *data)
 	struct nftj_set_elem *dst;
 	int ret;
 
-	if (cur->set->nelems >= cur->cap)
-		return -EOVERFLOW;
+	ret = elems_grow(cur);
+	if (ret)
+		return ret;
 	dst = &cur->set->elems[cur->set->nelems];
 	ret = elem_bytes(e, NFTNL_SET_ELEM_KEY, dst->key, &dst->key_len);
 	if (!ret)
@@ -397,6 +397,8 @@ static int elem_copy_cb(struct nftnl_set_elem *e, void *data)
 				 &dst->data_len);
 	if (!ret)
 		ret = elem_verdict_copy(dst, e);
+	/* counted first: nftj_ruleset_free() frees its chain name */
+	cur->set->nelems++;
 	if (ret)
 		return ret;
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
@@ -406,31 +408,44 @@ static int elem_copy_cb(struct nftnl_set_elem *e, void *data)
 	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPR) ||
 	    nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPRESSIONS))
 		cur->set->has_exprs = true;
-	cur->set->nelems++;
 	return 0;
 }
 
-static int elems_copy(struct nftj_set *dst, struct nftnl_set *s)
+/*
+ * One message of the element dump: parsed into a set of its own and
+ * copied out at once, so libnftnl never holds more than one message's
+ * elements (a set of 100,000 would otherwise be held twice).
+ */
+static int elems_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct elem_cursor cur = { .set = dst };
+	struct nftnl_set *tmp;
+	int ret;
 
-	nftnl_set_elem_foreach(s, elem_count_cb, &cur.cap);
-	if (!cur.cap)
-		return 0;
-	dst->elems = calloc(cur.cap, sizeof(*dst->elems));
-	if (!dst->elems)
-		return -ENOMEM;
-	return nftnl_set_elem_foreach(s, elem_copy_cb, &cur);
+	if (!msg_is(nlh, NFT_MSG_NEWSETELEM))
+		return MNL_CB_OK;
+	tmp = nftnl_set_alloc();
+	if (!tmp)
+		return cb_error(ENOMEM);
+	errno = 0;
+	if (nftnl_set_elems_nlmsg_parse(nlh, tmp) < 0) {
+		nftnl_set_free(tmp);
+		return parse_error();
+	}
+	ret = nftnl_set_elem_foreach(tmp, elem_copy_cb, data);
+	nftnl_set_free(tmp);
+	return ret ? cb_error(-ret) : MNL_CB_OK;
 }
 
-static int elems_dump(struct nftj_nl *nl, struct nftnl_set *s)
+static int elems_dump(struct nftj_nl *nl, struct nftj_set *dst,
+		      struct nftnl_set *s)
 {
+	struct elem_cursor cur = { .set = dst };
 	struct nlmsghdr *nlh;
 
 	nlh = nl_req(nl, NFT_MSG_GETSETELEM, set_u32(s, NFTNL_SET_FAMILY),
 		     NLM_F_DUMP);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);	/* table, name */
-	return nl_talk(nl, nlh, elems_cb, s);
+	return nl_talk(nl, nlh, elems_cb, &cur);
 }
 
 static int set_import(struct nftj_nl *nl, struct nftj_set *dst,
@@ -440,9 +455,7 @@ static int set_import(struct nftj_nl *nl, struct nftj_set *dst,
 
 	ret = set_attrs_copy(dst, s);
 	if (!ret)
-		ret = elems_dump(nl, s);
-	if (!ret)
-		ret = elems_copy(dst, s);
+		ret = elems_dump(nl, dst, s);
 	return ret;
 }
 
@@ -584,7 +597,7 @@ int nftj_ruleset_dump(struct nftj_ruleset *rs, uint32_t family)
 
 void nftj_ruleset_free(struct nftj_ruleset *rs)
 {
-	size_t i;
+	size_t i, j;
 
 	if (!rs)
 		return;
@@ -594,8 +607,11 @@ void nftj_ruleset_free(struct nftj_ruleset *rs)
 		nftnl_chain_list_free(rs->chains);
 	if (rs->rules)
 		nftnl_rule_list_free(rs->rules);
-	for (i = 0; rs->sets && i < rs->nsets; i++)
+	for (i = 0; rs->sets && i < rs->nsets; i++) {
+		for (j = 0; j < rs->sets[i].nelems; j++)
+			free(rs->sets[i].elems[j].chain);
 		free(rs->sets[i].elems);
+	}
 	free(rs->sets);
 	memset(rs, 0, sizeof(*rs));
 }
