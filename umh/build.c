@@ -108,7 +108,8 @@ static struct imr_expr *rf_load(struct bctx *c, uint32_t reg, uint32_t len)
 		e = c->rf.val[w + i];
 		if (!e || c->rf.word[w + i] != 0) {
 			imr_unsupported(c->rule,
-				    "reads register %u not set by the rule", reg);
+					"reads register %u not set by the rule",
+					reg);
 			return NULL;
 		}
 		i += e->len / 4;
@@ -225,7 +226,7 @@ static bool svc_valid(struct bctx *c, const struct imr_expr *e)
 		return true;
 	if (e->type == IMR_E_SVC && c->p->svcs[e->svc.index].clobbered) {
 		imr_unsupported(c->rule, "%s: its register is overwritten before the rule reads it",
-			    e->svc.name);
+				e->svc.name);
 		return false;
 	}
 	for (i = 0; i < e->ncomp; i++)
@@ -319,7 +320,8 @@ static int do_payload(struct bctx *c, struct nftnl_expr *x)
 		return 0;
 	}
 	if (base > NFT_PAYLOAD_TRANSPORT_HEADER) {
-		imr_unsupported(c->rule, "payload base %u (inner header)", base);
+		imr_unsupported(c->rule, "payload base %u (inner header)",
+				base);
 		return 0;
 	}
 	if (len == 0 || len > 16 || off > 255) {
@@ -735,7 +737,7 @@ static int do_byteorder(struct bctx *c, struct nftnl_expr *x)
 	 */
 	if ((size != 2 && size != 4 && size != 8) || len != size) {
 		imr_unsupported(c->rule, "byteorder of %u bytes in units of %u",
-			    len, size);
+				len, size);
 		return 0;
 	}
 	src = rf_load(c, sreg, len);
@@ -802,12 +804,12 @@ static int target_chain(struct bctx *c, const char *name, int *idx)
 	t = &c->p->chains[*idx];
 	if (t->first_unsupported >= 0) {
 		imr_unsupported(c->rule, "%s %s: %s", "jump to", name,
-			    t->rules[t->first_unsupported].reason);
+				t->rules[t->first_unsupported].reason);
 		return 0;
 	}
 	if (t->depth + 1 > IMR_MAX_CALL_DEPTH) {
 		imr_unsupported(c->rule, "jump depth below %s exceeds %d", name,
-			    IMR_MAX_CALL_DEPTH);
+				IMR_MAX_CALL_DEPTH);
 		return 0;
 	}
 	return 0;
@@ -967,7 +969,8 @@ static int lookup_service(struct bctx *c, struct nftnl_expr *x,
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_LOOKUP_FLAGS))
 		flags = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_FLAGS);
 	if (kind == IMR_SVC_VMAP && set->data_type != NFT_DATA_VERDICT) {
-		imr_unsupported(c->rule, "set %s is not a verdict map", set->name);
+		imr_unsupported(c->rule, "set %s is not a verdict map",
+				set->name);
 		return 0;
 	}
 	/*
@@ -977,28 +980,28 @@ static int lookup_service(struct bctx *c, struct nftnl_expr *x,
 	 */
 	if (kind == IMR_SVC_VMAP && c->chain != 0) {
 		imr_unsupported(c->rule, "verdict map @%s in regular chain %s: its jump, goto and return need the interpreter",
-			    set->name, c->p->chains[c->chain].name);
+				set->name, c->p->chains[c->chain].name);
 		return 0;
 	}
 	if (kind == IMR_SVC_VMAP && c->side_effect) {
 		imr_unsupported(c->rule, "verdict map @%s after a counter: its jump, goto and return need the interpreter",
-			    set->name);
+				set->name);
 		return 0;
 	}
 	if (kind == IMR_SVC_VMAP && set->has_exprs) {
 		imr_unsupported(c->rule, "verdict map @%s has element expressions: its jump, goto and return need the interpreter",
-			    set->name);
+				set->name);
 		return 0;
 	}
 	if (set->key_len == 0 || set->key_len > IMR_VAL_MAX) {
 		imr_unsupported(c->rule, "set %s: key of %u bytes", set->name,
-			    set->key_len);
+				set->key_len);
 		return 0;
 	}
 	if (kind == IMR_SVC_MAP &&
 	    (set->data_len == 0 || set->data_len > IMR_VAL_MAX)) {
 		imr_unsupported(c->rule, "map %s: data of %u bytes", set->name,
-			    set->data_len);
+				set->data_len);
 		return 0;
 	}
 	key = rf_load(c, sreg, set->key_len);
@@ -1047,7 +1050,7 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 			    nftnl_expr_get_str(x, NFTNL_EXPR_LOOKUP_SET));
 	if (!set) {
 		imr_unsupported(c->rule, "lookup in unknown set %s",
-			    nftnl_expr_get_str(x, NFTNL_EXPR_LOOKUP_SET));
+				nftnl_expr_get_str(x, NFTNL_EXPR_LOOKUP_SET));
 		return 0;
 	}
 	if (has_services(c))
@@ -1064,20 +1067,22 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 		flags = nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_FLAGS);
 	if (set->has_exprs) {
 		imr_unsupported(c->rule, "set %s has element expressions",
-			    set->name);
+				set->name);
 		return 0;
 	}
 	if ((set->flags & NFT_SET_INTERVAL) && set->field_count > 1) {
-		imr_unsupported(c->rule, "set %s: concatenated ranges", set->name);
+		imr_unsupported(c->rule, "set %s: concatenated ranges",
+				set->name);
 		return 0;
 	}
 	if (set->key_len == 0 || set->key_len > IMR_VAL_MAX) {
 		imr_unsupported(c->rule, "set %s: key of %u bytes", set->name,
-			    set->key_len);
+				set->key_len);
 		return 0;
 	}
 	if (vmap && set->data_type != NFT_DATA_VERDICT) {
-		imr_unsupported(c->rule, "set %s is not a verdict map", set->name);
+		imr_unsupported(c->rule, "set %s is not a verdict map",
+				set->name);
 		return 0;
 	}
 	key = rf_load(c, nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_SREG),

@@ -246,11 +246,11 @@ const char *imr_verdict_name(enum imr_verdict v);
 const char *imr_op_name(enum imr_cmp_op op);
 const char *imr_svc_kind_name(enum imr_svc_kind k);
 
-/* one line per rule, for `nft-jit compile -d` and the docs */
 /* leave a rule to the interpreter with a reason; the first reason stays */
 void imr_unsupported(struct imr_rule *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* one line per rule, for `nft-jit compile -d` and the docs */
 void imr_rule_print(const struct imr_prog *p, const struct imr_rule *r,
 		    char *buf, size_t size);
 int imr_expr_print(const struct imr_expr *e, char *buf, size_t size);
