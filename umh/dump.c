@@ -695,6 +695,27 @@ void nftj_ruleset_free(struct nftj_ruleset *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
+/*
+ * A buffer is messages back to back, nothing else.  Checked here: libmnl
+ * takes an nlmsg_len of 2 GiB or more, negative as an int, for one that
+ * fits, and steps out of the buffer (a socket's never are that long).
+ */
+static int msgs_check(const char *buf, size_t len)
+{
+	size_t off = 0;
+	uint32_t n;
+
+	while (off < len) {
+		if (len - off < NLMSG_HDRLEN)
+			return -EPROTO;
+		memcpy(&n, buf + off, sizeof(n));	/* nlmsg_len */
+		if (n < NLMSG_HDRLEN || n > len - off)
+			return -EPROTO;
+		off += NLMSG_ALIGN(n);
+	}
+	return 0;
+}
+
 static int msgs_run(const void *buf, size_t len, struct dump_ctx *d)
 {
 	errno = 0;
@@ -712,7 +733,9 @@ int nftj_ruleset_parse(struct nftj_ruleset *rs, const void *buf, size_t len)
 	memset(rs, 0, sizeof(*rs));
 	if ((!buf && len) || len > INT32_MAX)
 		return -EINVAL;
-	ret = lists_alloc(&d);
+	ret = msgs_check(buf, len);
+	if (!ret)
+		ret = lists_alloc(&d);
 	if (!ret)
 		ret = msgs_run(buf, len, &d);
 	if (!ret)

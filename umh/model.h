@@ -76,7 +76,8 @@ void nftj_ruleset_free(struct nftj_ruleset *rs);
 /*
  * The same from a dump's messages in a buffer, as the kernel sends them
  * (nf_tables NEWGEN, NEWTABLE, NEWCHAIN, NEWRULE, NEWSET and NEWSETELEM
- * messages, back to back; an NLMSG_DONE ends the buffer early), through
+ * messages, back to back, 4-byte aligned; an NLMSG_DONE ends the buffer
+ * early; anything but whole messages: -EPROTO), through
  * the same callbacks.  Element messages go to the set their table, name
  * and family name; all NEWGEN messages must agree (-EAGAIN otherwise),
  * rs->genid is theirs (0 without one).  For tests (tests/fuzz).

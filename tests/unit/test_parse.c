@@ -207,6 +207,13 @@ UNIT_TEST(parse_dump_errors)
 	CHECK_EQ(nftj_ruleset_parse(&rs, m.buf, m.len), -EPROTO);
 	CHECK(!rs.tables && !rs.sets);
 
+	/* not whole messages: cut short, or a length libmnl misreads */
+	m.len = 0;
+	put_table(&m, "t");
+	CHECK_EQ(nftj_ruleset_parse(&rs, m.buf, m.len - 4), -EPROTO);
+	((struct nlmsghdr *)m.buf)->nlmsg_len = 0x80000000u;
+	CHECK_EQ(nftj_ruleset_parse(&rs, m.buf, m.len), -EPROTO);
+
 	/* a commit between the generations read */
 	m.len = 0;
 	put_gen(&m, 1);
