@@ -209,7 +209,12 @@ static int gen_get(struct nftj_nl *nl, uint32_t *genid)
 	return 0;
 }
 
-/* tables, chains, rules: kept as libnftnl objects */
+/*
+ * tables, chains, rules: kept as libnftnl objects.  The kernel names
+ * every object it dumps (nf_tables_fill_*_info()); libnftnl's chain list
+ * hashes chain names, and the builder, the daemon and the reports compare
+ * names without checking them: a message without them is malformed.
+ */
 
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -221,7 +226,8 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 	if (!t)
 		return cb_error(ENOMEM);
 	errno = 0;
-	if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
+	if (nftnl_table_nlmsg_parse(nlh, t) < 0 ||
+	    !nftnl_table_is_set(t, NFTNL_TABLE_NAME)) {
 		nftnl_table_free(t);
 		return parse_error();
 	}
@@ -239,7 +245,9 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	if (!c)
 		return cb_error(ENOMEM);
 	errno = 0;
-	if (nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+	if (nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
+	    !nftnl_chain_is_set(c, NFTNL_CHAIN_TABLE) ||
+	    !nftnl_chain_is_set(c, NFTNL_CHAIN_NAME)) {
 		nftnl_chain_free(c);
 		return parse_error();
 	}
@@ -257,7 +265,9 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	if (!r)
 		return cb_error(ENOMEM);
 	errno = 0;
-	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0 ||
+	    !nftnl_rule_is_set(r, NFTNL_RULE_TABLE) ||
+	    !nftnl_rule_is_set(r, NFTNL_RULE_CHAIN)) {
 		nftnl_rule_free(r);
 		return parse_error();
 	}
