@@ -211,9 +211,10 @@ static int gen_get(struct nftj_nl *nl, uint32_t *genid)
 
 /*
  * tables, chains, rules: kept as libnftnl objects.  The kernel names
- * every object it dumps (nf_tables_fill_*_info()); libnftnl's chain list
- * hashes chain names, and the builder, the daemon and the reports compare
- * names without checking them: a message without them is malformed.
+ * every object it dumps (nf_tables_fill_*_info()); libnftnl's chain and
+ * set lists hash the names, and the builder, the daemon and the reports
+ * compare names without checking them: a message without them is
+ * malformed.
  */
 
 static int table_cb(const struct nlmsghdr *nlh, void *data)
@@ -285,7 +286,9 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 	if (!s)
 		return cb_error(ENOMEM);
 	errno = 0;
-	if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
+	if (nftnl_set_nlmsg_parse(nlh, s) < 0 ||
+	    !nftnl_set_is_set(s, NFTNL_SET_TABLE) ||
+	    !nftnl_set_is_set(s, NFTNL_SET_NAME)) {
 		nftnl_set_free(s);
 		return parse_error();
 	}
