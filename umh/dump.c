@@ -513,6 +513,9 @@ static int dump_msg_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
 		return MNL_CB_OK;
+	/* libnftnl's parsers read the family without checking */
+	if (nlh->nlmsg_len < NLMSG_SPACE(sizeof(struct nfgenmsg)))
+		return cb_error(EPROTO);
 	if (d->elems)
 		return elems_cb(nlh, &d->cur);
 	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {

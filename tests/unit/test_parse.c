@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -231,4 +233,29 @@ UNIT_TEST(parse_dump_errors)
 	CHECK_EQ(nftj_ruleset_parse(&rs, m.buf, m.len), 0);
 	CHECK(nftnl_table_list_is_empty(rs.tables));
 	nftj_ruleset_free(&rs);
+}
+
+/*
+ * A message that ends before its nfgenmsg, right before a page the
+ * process cannot read: libnftnl's parsers read the family from there.
+ */
+UNIT_TEST(parse_short_message)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct nftj_ruleset rs;
+	struct nlmsghdr *nlh;
+	char *map;
+	int err;
+
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(map != MAP_FAILED);
+	CHECK_EQ(mprotect(map + pg, pg, PROT_NONE), 0);
+	nlh = (struct nlmsghdr *)(map + pg - NLMSG_HDRLEN);
+	memset(nlh, 0, NLMSG_HDRLEN);
+	nlh->nlmsg_len = NLMSG_HDRLEN;
+	nlh->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWTABLE;
+	err = nftj_ruleset_parse(&rs, nlh, NLMSG_HDRLEN);
+	munmap(map, 2 * pg);
+	CHECK_EQ(err, -EPROTO);
 }
