@@ -65,7 +65,9 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 stamp=$(date +%Y%m%d-%H%M%S)
 crashes=$dir/crashes-$stamp
 mkdir -p "$crashes"
-opts=(-rss_limit_mb=2048 -timeout=30 -max_len=32768
+# inputs are structured and the seeds large: no slowly growing length
+# limit (-len_control), which would keep the mutator from growing them
+opts=(-rss_limit_mb=2048 -timeout=30 -max_len=32768 -len_control=0
       -dict=tests/fuzz/nft.dict -artifact_prefix="$crashes/")
 
 # the sanitizer's or libFuzzer's report, without the fuzzing progress
@@ -105,7 +107,7 @@ echo "fuzzing for ${time}s ($jobs job(s)), corpus $corpus, log $log"
 "$fuzzer" "${opts[@]}" -max_total_time="$time" -print_final_stats=1 \
 	"$corpus" tests/fuzz/seeds >"$log" 2>&1
 st=$?
-grep -E '^#[0-9]+.*(DONE|pulse|NEW)' "$log" | tail -n 1
+grep -E '^#[0-9]+:? .*(DONE|pulse|NEW|cov:)' "$log" | tail -n 1
 grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log"
 found=$(find "$crashes" -type f | sort)
 if [ "$st" -ne 0 ] || [ -n "$found" ]; then
