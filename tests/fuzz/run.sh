@@ -47,12 +47,18 @@ if [ "$build" -eq 1 ]; then
 		echo "0 passed, 0 failed, 1 skipped"
 		exit 4
 	fi
-	if ! make -s -j2 "$fuzzer" >"$dir.log" 2>&1; then
-		tail -n 30 "$dir.log"
-		echo "FAIL build: make $fuzzer (log: $dir.log)"
+	mkdir -p "$dir"
+	if ! make -s -j2 "$fuzzer" >"$dir/build.log" 2>&1; then
+		tail -n 30 "$dir/build.log"
+		echo "FAIL build: make $fuzzer (log: $dir/build.log)"
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
+fi
+if [ ! -x "$fuzzer" ]; then
+	echo "FAIL: $fuzzer missing (run without --no-build)"
+	echo "0 passed, 1 failed"
+	exit 1
 fi
 
 # readable stack traces; UB is fatal (-fno-sanitize-recover) with a trace
