@@ -85,7 +85,8 @@ fuzz-build: $(FUZZ_DIR)/fuzz-ruleset
 
 fuzz:
 	tools/install-deps
-	tests/fuzz/run.sh --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --keep-going
+	tests/fuzz/run.sh --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --keep-going \
+		--corpus $(FUZZ_DIR)/corpus
 
 fuzz-seeds:
 	tools/install-deps
