@@ -10,6 +10,7 @@
  * NFTJ_FUZZ_VERBOSE=1 prints one line per chain and target (what the
  * seeds reach); NFTJ_FUZZ_RAW=1 uses libFuzzer's byte mutations only.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,15 @@ static void compile(const struct nftj_ruleset *rs, uint32_t family,
 		for (i = 0; i < jp.nseg; i++)
 			nftj_kfunc_patch(&jp.seg[i].buf, &fake_kfunc);
 	report(&jp);
+	/*
+	 * Never fail silently: a chain left to the interpreter has its
+	 * reason shown (`nft-jit compile`, `nft-jit status`).
+	 */
+	if (err && err != -ENOMEM && !jp.why[0]) {
+		fprintf(stderr, "fuzz: %s %s %s: error %d (%s) without a reason\n",
+			table, chain, v->name, err, strerror(-err));
+		abort();
+	}
 	if (verbose)
 		fprintf(stderr, "fuzz: %u %s %s %s: %d, %zu of %zu rules, %zu insns, %zu programs, %zu services%s%s\n",
 			family, table, chain, v->name, err,
