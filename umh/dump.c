@@ -466,6 +466,27 @@ static int elems_target(struct elem_cursor *cur, const struct nftnl_set *tmp)
 }
 
 /*
+ * libnftnl (1.2.4, Debian 12) checks element attributes against
+ * NFTA_SET_MAX, not NFTA_SET_ELEM_MAX, and stores them in an array of
+ * NFTA_SET_ELEM_MAX + 1 on its stack: an element attribute of type 12 to
+ * 18, which a newer kernel could send, writes past it.  Refused before.
+ */
+static bool elem_attrs_known(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *list, *elem, *a;
+
+	mnl_attr_for_each(list, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(list) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(elem, list)
+			mnl_attr_for_each_nested(a, elem)
+				if (mnl_attr_get_type(a) > NFTA_SET_ELEM_MAX)
+					return false;
+	}
+	return true;
+}
+
+/*
  * One message of the element dump: parsed into a set of its own and
  * copied out at once, so libnftnl never holds more than one message's
  * elements (a set of 100,000 would otherwise be held twice).
@@ -477,6 +498,8 @@ static int elems_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (!msg_is(nlh, NFT_MSG_NEWSETELEM))
 		return MNL_CB_OK;
+	if (!elem_attrs_known(nlh))
+		return cb_error(EPROTO);
 	tmp = nftnl_set_alloc();
 	if (!tmp)
 		return cb_error(ENOMEM);
