@@ -259,3 +259,49 @@ UNIT_TEST(parse_short_message)
 	munmap(map, 2 * pg);
 	CHECK_EQ(err, -EPROTO);
 }
+
+/*
+ * Element attributes above NFTA_SET_ELEM_MAX (12 to NFTA_SET_MAX, which
+ * a newer kernel could send): libnftnl 1.2.4 checks them against
+ * NFTA_SET_MAX and stores them in an array of NFTA_SET_ELEM_MAX + 1 on
+ * its stack ("stack smashing detected").  The front end refuses them
+ * first; the regression input of the fuzzer is the same dump.
+ */
+UNIT_TEST(parse_elem_attr_beyond_max)
+{
+	static struct msgbuf m;
+	struct nlattr *list, *elem, *key;
+	struct nftj_ruleset rs;
+	struct nlmsghdr *nlh;
+	uint64_t ones = ~0ULL;
+	uint32_t v = 1;
+	int type;
+
+	m.len = 0;
+	put_table(&m, "t");
+	put_set(&m, "t", "s");
+	nlh = msg_new(&m, NFT_MSG_NEWSETELEM, NFPROTO_IPV4);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, "t");
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, "s");
+	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+	key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, sizeof(v), &v);
+	mnl_attr_nest_end(nlh, key);
+	for (type = NFTA_SET_ELEM_MAX + 1; type <= NFTA_SET_MAX; type++)
+		mnl_attr_put(nlh, type, sizeof(ones), &ones);
+	mnl_attr_nest_end(nlh, elem);
+	mnl_attr_nest_end(nlh, list);
+	msg_end(&m, nlh);
+	CHECK_EQ(nftj_ruleset_parse(&rs, m.buf, m.len), -EPROTO);
+
+	/* the same element without them is read */
+	m.len = 0;
+	put_table(&m, "t");
+	put_set(&m, "t", "s");
+	put_elems(&m, NFPROTO_IPV4, "t", "s", 1, 1);
+	CHECK_EQ(nftj_ruleset_parse(&rs, m.buf, m.len), 0);
+	CHECK_EQ(rs.nsets, 1);
+	CHECK_EQ(rs.sets[0].nelems, 1);
+	nftj_ruleset_free(&rs);
+}
