@@ -83,19 +83,37 @@ report() {
 		head -n 60
 }
 
-# 2. every regression input and every seed, once each
+# 2. every regression input and every seed, once each: all in one
+# process (a sanitized process takes a second or more to start on a
+# loaded machine); if that fails, one process each, to name the culprits
 log=$dir/replay.log
+inputs=()
 for f in tests/fuzz/regressions/* tests/fuzz/seeds/*; do
 	[ -f "$f" ] || continue
 	case $f in */README*) continue ;; esac
-	if "$fuzzer" "${opts[@]}" "$f" >"$log" 2>&1; then
-		pass=$((pass + 1))
-	else
-		report "$log"
-		echo "FAIL $f (replay: $fuzzer $f)"
-		fail=$((fail + 1))
-	fi
+	inputs+=("$f")
 done
+if [ ${#inputs[@]} -eq 0 ]; then
+	echo "FAIL replay: no inputs in tests/fuzz/regressions/ and seeds/"
+	fail=1
+elif "$fuzzer" "${opts[@]}" "${inputs[@]}" >"$log.all" 2>&1; then
+	pass=${#inputs[@]}
+else
+	for f in "${inputs[@]}"; do
+		if "$fuzzer" "${opts[@]}" "$f" >"$log" 2>&1; then
+			pass=$((pass + 1))
+		else
+			report "$log"
+			echo "FAIL $f (replay: $fuzzer $f)"
+			fail=$((fail + 1))
+		fi
+	done
+	if [ "$fail" -eq 0 ]; then
+		report "$log.all"
+		echo "FAIL replay: all inputs in one process fail, each alone passes (log: $log.all)"
+		fail=1
+	fi
+fi
 echo "replayed: $pass passed, $fail failed"
 
 # 3. fuzzing
@@ -113,7 +131,7 @@ echo "fuzzing for ${time}s ($jobs job(s)), corpus $corpus, log $log"
 "$fuzzer" "${opts[@]}" -max_total_time="$time" -print_final_stats=1 \
 	"$corpus" tests/fuzz/seeds >"$log" 2>&1
 st=$?
-grep -E '^#[0-9]+:? .*(DONE|pulse|NEW|cov:)' "$log" | tail -n 1
+grep -E '^#[0-9]+:?[[:space:]].*(DONE|pulse|NEW|cov:)' "$log" | tail -n 1
 grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log"
 found=$(find "$crashes" -type f | sort)
 if [ "$st" -ne 0 ] || [ -n "$found" ]; then
