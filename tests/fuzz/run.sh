@@ -9,7 +9,7 @@
 #      with LeakSanitizer, UBSan);
 #   2. replays every input of tests/fuzz/regressions/ and tests/fuzz/seeds/:
 #      each must run clean;
-#   3. fuzzes for SECONDS (default 60) from the seeds, into a fresh
+#   3. fuzzes for SECONDS (default 45) from the seeds, into a fresh
 #      corpus (or DIR, kept between runs: `make fuzz` uses
 #      build/fuzz/corpus), and fails on the first crash, leak, undefined
 #      behaviour, timeout or out-of-memory; the input that did it is left
@@ -21,7 +21,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-time=${NFTJ_FUZZ_TIME:-60}
+time=${NFTJ_FUZZ_TIME:-45}
 jobs=1 keep=0 build=1 corpus=
 while [ $# -gt 0 ]; do
 	case $1 in
