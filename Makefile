@@ -47,6 +47,53 @@ tests/unit/unit-tests: $(UNIT_OBJS) umh/libnftjit.a
 %.o: %.c $(wildcard umh/*.h include/uapi/linux/netfilter/*.h tests/unit/*.h)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# The fuzzer (tests/fuzz/README.md): the umh library and the harness
+# built with clang, libFuzzer, AddressSanitizer and UBSan in build/fuzz/.
+# `make fuzz` hunts for FUZZ_TIME seconds with FUZZ_JOBS processes;
+# make check runs tests/fuzz/run.sh, bounded.  `make fuzz-seeds` (root)
+# captures tests/fuzz/seeds/ again from tests/rulesets and examples.
+FUZZ_CC		?= clang
+FUZZ_TIME	?= 1800
+FUZZ_JOBS	?= 1
+FUZZ_DIR	:= build/fuzz
+FUZZ_CFLAGS	= $(filter-out -O%,$(CFLAGS)) -O1 -fno-omit-frame-pointer \
+		  -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJS	:= $(patsubst umh/%.c,$(FUZZ_DIR)/umh/%.o,$(UMH_LIB_SRCS))
+FUZZ_OBJS	:= $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%.o,\
+		   $(filter-out tests/fuzz/capture.c,$(wildcard tests/fuzz/*.c)))
+
+$(FUZZ_DIR)/umh/%.o: umh/%.c $(wildcard umh/*.h include/uapi/linux/netfilter/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h $(wildcard umh/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/libnftjit.a: $(FUZZ_LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz-ruleset: $(FUZZ_OBJS) $(FUZZ_DIR)/libnftjit.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS) -ldl
+
+# the seed capture tool: the normal build, not sanitized
+$(FUZZ_DIR)/capture: tests/fuzz/capture.c umh/libnftjit.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LIBS)
+
+fuzz-build: $(FUZZ_DIR)/fuzz-ruleset
+
+fuzz:
+	tools/install-deps
+	tests/fuzz/run.sh --time $(FUZZ_TIME) --jobs $(FUZZ_JOBS) --keep-going \
+		--corpus $(FUZZ_DIR)/corpus
+
+fuzz-seeds:
+	tools/install-deps
+	tests/fuzz/make-seeds
+
+.PHONY: fuzz fuzz-build fuzz-seeds
+
 # The README's test command: installs what it needs, builds, runs all.
 check:
 	tools/install-deps
@@ -156,6 +203,7 @@ kselftest: vm-test
 
 clean:
 	rm -f umh/*.o umh/*.a umh/nft-jit tests/unit/*.o tests/unit/unit-tests
+	rm -rf $(FUZZ_DIR)
 
 .PHONY: all check unit diff demo deps install clean vm-run vm-shell vm-test kselftest \
 	bench

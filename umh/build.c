@@ -71,7 +71,11 @@ static void rf_clear(struct regfile *rf)
 	}
 }
 
-/* store value e (consumes the reference) into register reg */
+/*
+ * store value e (consumes the reference) into register reg; a register
+ * out of range leaves the rule to the interpreter, like any malformed
+ * expression, not the whole chain without a reason
+ */
 static int rf_store(struct bctx *c, uint32_t reg, struct imr_expr *e)
 {
 	int w = reg_word(reg), n = e->len / 4, i;
@@ -79,7 +83,7 @@ static int rf_store(struct bctx *c, uint32_t reg, struct imr_expr *e)
 	if (w < 0 || w + n > NREGW) {
 		imr_expr_put(e);
 		imr_unsupported(c->rule, "bad destination register %u", reg);
-		return -EINVAL;
+		return 0;
 	}
 	for (i = 0; i < n; i++) {
 		imr_expr_put(c->rf.val[w + i]);

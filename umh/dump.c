@@ -7,7 +7,8 @@
  * generation, dump tables, chains, rules, sets and the elements of every
  * set, read the generation again.  An attempt whose generation moved, or
  * whose dump the kernel flagged as interrupted (NLM_F_DUMP_INTR, EINTR),
- * is thrown away and retried.
+ * is thrown away and retried.  Every message goes through
+ * dump_msg_cb(), which nftj_ruleset_parse() feeds from a buffer.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -52,6 +53,21 @@ struct set_import {
 struct elem_cursor {
 	struct nftj_set *set;
 	size_t cap;
+	struct nftj_ruleset *rs;	/* set: each message's set, by name */
+};
+
+/*
+ * Where every message of a dump goes, from the socket
+ * (nftj_ruleset_dump()) or from a buffer (nftj_ruleset_parse()): the
+ * objects first, then, once the sets are copied into rs->sets, their
+ * elements.
+ */
+struct dump_ctx {
+	struct nftj_ruleset *rs;
+	struct nftnl_set_list *sets;	/* NEWSET, until sets_import() */
+	bool elems;			/* only NEWSETELEM: into cur */
+	struct elem_cursor cur;
+	struct gen_reply gen;		/* NEWGEN (buffers) */
 };
 
 static int neg_errno(void)
@@ -193,7 +209,13 @@ static int gen_get(struct nftj_nl *nl, uint32_t *genid)
 	return 0;
 }
 
-/* tables, chains, rules: kept as libnftnl objects */
+/*
+ * tables, chains, rules: kept as libnftnl objects.  The kernel names
+ * every object it dumps (nf_tables_fill_*_info()); libnftnl's chain and
+ * set lists hash the names, and the builder, the daemon and the reports
+ * compare names without checking them: a message without them is
+ * malformed.
+ */
 
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -205,7 +227,8 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 	if (!t)
 		return cb_error(ENOMEM);
 	errno = 0;
-	if (nftnl_table_nlmsg_parse(nlh, t) < 0) {
+	if (nftnl_table_nlmsg_parse(nlh, t) < 0 ||
+	    !nftnl_table_is_set(t, NFTNL_TABLE_NAME)) {
 		nftnl_table_free(t);
 		return parse_error();
 	}
@@ -223,7 +246,9 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	if (!c)
 		return cb_error(ENOMEM);
 	errno = 0;
-	if (nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+	if (nftnl_chain_nlmsg_parse(nlh, c) < 0 ||
+	    !nftnl_chain_is_set(c, NFTNL_CHAIN_TABLE) ||
+	    !nftnl_chain_is_set(c, NFTNL_CHAIN_NAME)) {
 		nftnl_chain_free(c);
 		return parse_error();
 	}
@@ -241,7 +266,9 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	if (!r)
 		return cb_error(ENOMEM);
 	errno = 0;
-	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0 ||
+	    !nftnl_rule_is_set(r, NFTNL_RULE_TABLE) ||
+	    !nftnl_rule_is_set(r, NFTNL_RULE_CHAIN)) {
 		nftnl_rule_free(r);
 		return parse_error();
 	}
@@ -259,7 +286,9 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 	if (!s)
 		return cb_error(ENOMEM);
 	errno = 0;
-	if (nftnl_set_nlmsg_parse(nlh, s) < 0) {
+	if (nftnl_set_nlmsg_parse(nlh, s) < 0 ||
+	    !nftnl_set_is_set(s, NFTNL_SET_TABLE) ||
+	    !nftnl_set_is_set(s, NFTNL_SET_NAME)) {
 		nftnl_set_free(s);
 		return parse_error();
 	}
@@ -412,6 +441,52 @@ static int elem_copy_cb(struct nftnl_set_elem *e, void *data)
 }
 
 /*
+ * The socket asks for one set's elements at a time; in a buffer, every
+ * element message names its set (table, name, and the message's family).
+ */
+static int elems_target(struct elem_cursor *cur, const struct nftnl_set *tmp)
+{
+	const char *table = nftnl_set_get_str(tmp, NFTNL_SET_TABLE);
+	const char *name = nftnl_set_get_str(tmp, NFTNL_SET_NAME);
+	struct nftj_set *set;
+
+	if (!cur->rs)
+		return 0;
+	set = (struct nftj_set *)nftj_set_find(cur->rs,
+					       set_u32(tmp, NFTNL_SET_FAMILY),
+					       table, name);
+	if (!set)
+		return -EPROTO;		/* elements of no set in the dump */
+	if (set != cur->set) {
+		/* its array holds at least nelems: grown from there */
+		cur->set = set;
+		cur->cap = set->nelems;
+	}
+	return 0;
+}
+
+/*
+ * libnftnl (1.2.4, Debian 12) checks element attributes against
+ * NFTA_SET_MAX, not NFTA_SET_ELEM_MAX, and stores them in an array of
+ * NFTA_SET_ELEM_MAX + 1 on its stack: an element attribute of type 12 to
+ * 18, which a newer kernel could send, writes past it.  Refused before.
+ */
+static bool elem_attrs_known(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *list, *elem, *a;
+
+	mnl_attr_for_each(list, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(list) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(elem, list)
+			mnl_attr_for_each_nested(a, elem)
+				if (mnl_attr_get_type(a) > NFTA_SET_ELEM_MAX)
+					return false;
+	}
+	return true;
+}
+
+/*
  * One message of the element dump: parsed into a set of its own and
  * copied out at once, so libnftnl never holds more than one message's
  * elements (a set of 100,000 would otherwise be held twice).
@@ -423,6 +498,8 @@ static int elems_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (!msg_is(nlh, NFT_MSG_NEWSETELEM))
 		return MNL_CB_OK;
+	if (!elem_attrs_known(nlh))
+		return cb_error(EPROTO);
 	tmp = nftnl_set_alloc();
 	if (!tmp)
 		return cb_error(ENOMEM);
@@ -431,30 +508,74 @@ static int elems_cb(const struct nlmsghdr *nlh, void *data)
 		nftnl_set_free(tmp);
 		return parse_error();
 	}
-	ret = nftnl_set_elem_foreach(tmp, elem_copy_cb, data);
+	ret = elems_target(data, tmp);
+	if (!ret)
+		ret = nftnl_set_elem_foreach(tmp, elem_copy_cb, data);
 	nftnl_set_free(tmp);
 	return ret ? cb_error(-ret) : MNL_CB_OK;
+}
+
+/* NEWGEN in a buffer: all of them must agree */
+static int gen_msg(const struct nlmsghdr *nlh, struct dump_ctx *d)
+{
+	struct gen_reply r = { 0 };
+	int ret;
+
+	ret = gen_cb(nlh, &r);
+	if (ret != MNL_CB_OK || !r.seen)
+		return ret;
+	if (d->gen.seen && r.id != d->gen.id)
+		return cb_error(EAGAIN);	/* a commit in between */
+	d->gen = r;
+	return MNL_CB_OK;
+}
+
+static int dump_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *d = data;
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
+		return MNL_CB_OK;
+	/* libnftnl's parsers read the family without checking */
+	if (nlh->nlmsg_len < NLMSG_SPACE(sizeof(struct nfgenmsg)))
+		return cb_error(EPROTO);
+	if (d->elems)
+		return elems_cb(nlh, &d->cur);
+	switch (NFNL_MSG_TYPE(nlh->nlmsg_type)) {
+	case NFT_MSG_NEWGEN:
+		return gen_msg(nlh, d);
+	case NFT_MSG_NEWTABLE:
+		return table_cb(nlh, d->rs->tables);
+	case NFT_MSG_NEWCHAIN:
+		return chain_cb(nlh, d->rs->chains);
+	case NFT_MSG_NEWRULE:
+		return rule_cb(nlh, d->rs->rules);
+	case NFT_MSG_NEWSET:
+		return set_cb(nlh, d->sets);
+	}
+	return MNL_CB_OK;
 }
 
 static int elems_dump(struct nftj_nl *nl, struct nftj_set *dst,
 		      struct nftnl_set *s)
 {
-	struct elem_cursor cur = { .set = dst };
+	struct dump_ctx d = { .elems = true, .cur = { .set = dst } };
 	struct nlmsghdr *nlh;
 
 	nlh = nl_req(nl, NFT_MSG_GETSETELEM, set_u32(s, NFTNL_SET_FAMILY),
 		     NLM_F_DUMP);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);	/* table, name */
-	return nl_talk(nl, nlh, elems_cb, &cur);
+	return nl_talk(nl, nlh, dump_msg_cb, &d);
 }
 
+/* nl NULL: a buffer's elements come later (nftj_ruleset_parse()) */
 static int set_import(struct nftj_nl *nl, struct nftj_set *dst,
 		      struct nftnl_set *s)
 {
 	int ret;
 
 	ret = set_attrs_copy(dst, s);
-	if (!ret)
+	if (!ret && nl)
 		ret = elems_dump(nl, dst, s);
 	return ret;
 }
@@ -493,42 +614,39 @@ static int sets_import(struct nftj_nl *nl, struct nftj_ruleset *rs,
 	return nftnl_set_list_foreach(list, set_import_cb, &imp);
 }
 
-static int sets_dump(struct nftj_nl *nl, struct nftj_ruleset *rs,
-		     uint8_t family)
-{
-	struct nftnl_set_list *list;
-	int ret;
-
-	list = nftnl_set_list_alloc();
-	if (!list)
-		return -ENOMEM;
-	ret = nl_dump(nl, NFT_MSG_GETSET, family, set_cb, list);
-	if (!ret)
-		ret = sets_import(nl, rs, list);
-	nftnl_set_list_free(list);
-	return ret;
-}
-
 /* the whole ruleset */
 
-static int objects_dump(struct nftj_nl *nl, struct nftj_ruleset *rs,
-			uint8_t family)
+static int lists_alloc(struct dump_ctx *d)
 {
-	int ret;
+	struct nftj_ruleset *rs = d->rs;
 
 	rs->tables = nftnl_table_list_alloc();
 	rs->chains = nftnl_chain_list_alloc();
 	rs->rules = nftnl_rule_list_alloc();
-	if (!rs->tables || !rs->chains || !rs->rules)
+	d->sets = nftnl_set_list_alloc();
+	if (!rs->tables || !rs->chains || !rs->rules || !d->sets)
 		return -ENOMEM;
-	ret = nl_dump(nl, NFT_MSG_GETTABLE, family, table_cb, rs->tables);
+	return 0;
+}
+
+static int objects_dump(struct nftj_nl *nl, struct nftj_ruleset *rs,
+			uint8_t family)
+{
+	static const uint16_t types[] = {
+		NFT_MSG_GETTABLE, NFT_MSG_GETCHAIN, NFT_MSG_GETRULE,
+		NFT_MSG_GETSET,
+	};
+	struct dump_ctx d = { .rs = rs };
+	size_t i;
+	int ret;
+
+	ret = lists_alloc(&d);
+	for (i = 0; !ret && i < sizeof(types) / sizeof(types[0]); i++)
+		ret = nl_dump(nl, types[i], family, dump_msg_cb, &d);
 	if (!ret)
-		ret = nl_dump(nl, NFT_MSG_GETCHAIN, family, chain_cb,
-			      rs->chains);
-	if (!ret)
-		ret = nl_dump(nl, NFT_MSG_GETRULE, family, rule_cb, rs->rules);
-	if (!ret)
-		ret = sets_dump(nl, rs, family);
+		ret = sets_import(nl, rs, d.sets);
+	if (d.sets)
+		nftnl_set_list_free(d.sets);
 	return ret;
 }
 
@@ -614,6 +732,66 @@ void nftj_ruleset_free(struct nftj_ruleset *rs)
 	}
 	free(rs->sets);
 	memset(rs, 0, sizeof(*rs));
+}
+
+/*
+ * A buffer is messages back to back, nothing else.  Checked here: libmnl
+ * takes an nlmsg_len of 2 GiB or more, negative as an int, for one that
+ * fits, and steps out of the buffer (a socket's never are that long).
+ */
+static int msgs_check(const char *buf, size_t len)
+{
+	size_t off = 0;
+	uint32_t n;
+
+	while (off < len) {
+		if (len - off < NLMSG_HDRLEN)
+			return -EPROTO;
+		memcpy(&n, buf + off, sizeof(n));	/* nlmsg_len */
+		if (n < NLMSG_HDRLEN || n > len - off)
+			return -EPROTO;
+		off += NLMSG_ALIGN(n);
+	}
+	return 0;
+}
+
+static int msgs_run(const void *buf, size_t len, struct dump_ctx *d)
+{
+	errno = 0;
+	return mnl_cb_run(buf, len, 0, 0, dump_msg_cb, d) < 0 ?
+	       neg_errno() : 0;
+}
+
+int nftj_ruleset_parse(struct nftj_ruleset *rs, const void *buf, size_t len)
+{
+	struct dump_ctx d = { .rs = rs };
+	int ret;
+
+	if (!rs)
+		return -EINVAL;
+	memset(rs, 0, sizeof(*rs));
+	if ((!buf && len) || len > INT32_MAX)
+		return -EINVAL;
+	ret = msgs_check(buf, len);
+	if (!ret)
+		ret = lists_alloc(&d);
+	if (!ret)
+		ret = msgs_run(buf, len, &d);
+	if (!ret)
+		ret = sets_import(NULL, rs, d.sets);
+	if (!ret) {
+		d.elems = true;
+		d.cur.rs = rs;
+		ret = msgs_run(buf, len, &d);
+	}
+	if (d.sets)
+		nftnl_set_list_free(d.sets);
+	if (ret) {
+		nftj_ruleset_free(rs);
+		return ret;
+	}
+	rs->genid = d.gen.id;
+	return 0;
 }
 
 int nftj_genid_get(uint32_t *genid)

@@ -73,6 +73,18 @@ struct nftj_ruleset {
 int nftj_ruleset_dump(struct nftj_ruleset *rs, uint32_t family);
 void nftj_ruleset_free(struct nftj_ruleset *rs);
 
+/*
+ * The same from a dump's messages in a buffer, as the kernel sends them
+ * (nf_tables NEWGEN, NEWTABLE, NEWCHAIN, NEWRULE, NEWSET and NEWSETELEM
+ * messages, back to back, 4-byte aligned; an NLMSG_DONE ends the buffer
+ * early; anything but whole messages: -EPROTO), through
+ * the same callbacks.  Element messages go to the set their table, name
+ * and family name; all NEWGEN messages must agree (-EAGAIN otherwise),
+ * rs->genid is theirs (0 without one).  For tests (tests/fuzz).
+ * Returns 0 or -errno (-EPROTO: a malformed message).
+ */
+int nftj_ruleset_parse(struct nftj_ruleset *rs, const void *buf, size_t len);
+
 /* Read the current ruleset generation id.  Returns 0 or -errno. */
 int nftj_genid_get(uint32_t *genid);
 
