@@ -204,8 +204,7 @@ static int attach_run(const struct attach_opts *o)
 		return 1;
 	for (attempt = 1; attempt <= ATTACH_TRIES; attempt++) {
 		memset(&rs, 0, sizeof(rs));
-		memset(&jp, 0, sizeof(jp));
-		jp.prog_fd = -1;
+		nftj_prog_init(&jp);
 		if (build(o, &rs, &jp)) {
 			nftj_prog_free(&jp);
 			nftj_ruleset_free(&rs);

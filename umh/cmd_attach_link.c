@@ -292,6 +292,7 @@ static int run(struct attach_opts *o)
 	sigset_t set;
 	int i, err, sfd, rc;
 
+	nftj_prog_init(&s.jp);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);

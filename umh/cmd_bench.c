@@ -353,6 +353,8 @@ static int run(struct bench_opts *o, bool json)
 		return 1;
 	b->o = o;
 	b->drops_ok = true;
+	nftj_prog_init(&b->lp);
+	nftj_prog_init(&b->tp);
 	err = pkt_add_pcap(&b->pl, o->pcap, ebuf, sizeof(ebuf));
 	if (err) {
 		errmsg("%s", ebuf);

@@ -364,15 +364,8 @@ int nftj_prog_build_kf(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	double t0 = now_ms();
 	int err;
 
-	memset(jp, 0, sizeof(*jp));
+	nftj_prog_init(jp);
 	jp->target = target;
-	jp->prog_fd = -1;
-	jp->kfunc.btf_fd = -1;
-	jp->maps.stats_fd = -1;
-	jp->maps.meta_fd = -1;
-	jp->maps.prog_array_fd = -1;
-	for (size_t i = 0; i < CG_MAX_SEGS; i++)
-		jp->seg[i].fd = -1;
 	prog_name(jp, table, chain);
 
 	if (target == NFTJ_TARGET_LINK) {
@@ -415,6 +408,20 @@ int nftj_prog_build_kf(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	return err;
 }
 
+void nftj_prog_init(struct nftj_prog *jp)
+{
+	size_t i;
+
+	memset(jp, 0, sizeof(*jp));
+	jp->prog_fd = -1;
+	jp->kfunc.btf_fd = -1;
+	jp->maps.stats_fd = -1;
+	jp->maps.meta_fd = -1;
+	jp->maps.prog_array_fd = -1;
+	for (i = 0; i < CG_MAX_SEGS; i++)
+		jp->seg[i].fd = -1;
+}
+
 void nftj_prog_free(struct nftj_prog *jp)
 {
 	size_t i;
@@ -438,7 +445,5 @@ void nftj_prog_free(struct nftj_prog *jp)
 	free(jp->svc);
 	nftj_kfunc_release(&jp->kfunc);
 	imr_prog_free(&jp->imr);
-	memset(jp, 0, sizeof(*jp));
-	jp->prog_fd = -1;
-	jp->kfunc.btf_fd = -1;
+	nftj_prog_init(jp);
 }

@@ -20,11 +20,13 @@
  * `index` (0-based, netlink order) of rule `handle` of chain `chain`.
  */
 struct nftj_service {
-	const char *chain;		/* chain of the rule (IMR's name) */
+	const char *chain;		/* borrowed from the program's IMR
+					 * (imr_chain.name): chain of the rule */
 	uint64_t handle;		/* rule handle */
 	uint32_t index;			/* position of the expression */
 	enum imr_svc_kind kind;
-	const char *expr;		/* as `nft --debug=netlink` shows it */
+	const char *expr;		/* borrowed from the IMR (imr_svc.text):
+					 * as `nft --debug=netlink` shows it */
 };
 
 /* one program of a chain: long chains are split into tail-called segments */
@@ -48,9 +50,11 @@ struct nftj_prog {
 	size_t insns;			/* all segments */
 	char name[16];		/* BPF_OBJ_NAME_LEN: "<table>.<chain>" */
 	char why[256];		/* why the chain is not compiled at all */
-	char *log;		/* verifier log when it rejected the program */
+	char *log;		/* owned: verifier log when it rejected the
+				 * program */
 	double compile_ms, load_ms;
-	struct nftj_service *svc;	/* the service table, in order */
+	struct nftj_service *svc;	/* owned array: the service table, in
+					 * order; its strings are the IMR's */
 	size_t nsvc;
 	struct nftj_kfunc kfunc;	/* services: the kfunc, its BTF */
 	bool no_load;			/* NFTJ_F_NO_LOAD: emitted only */
@@ -65,7 +69,10 @@ struct nftj_prog {
  * services and the kernel has no services kfunc; jp->why says "kernel
  * part not loaded: ..."; the code is emitted all the same), or another
  * -errno: the verifier's rejection has its log in jp->log, anything else
- * a message in jp->why.
+ * a message in jp->why.  jp is made here (nftj_prog_init() first: a
+ * program built before must have been freed); whatever the result,
+ * nftj_prog_free() it.  The IMR borrows the sets of rs: keep rs until
+ * then.
  */
 int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		    uint32_t family, const char *table, const char *chain,
@@ -91,6 +98,14 @@ int nftj_prog_build_kf(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		       uint32_t family, const char *table, const char *chain,
 		       enum nftj_target target, unsigned int flags,
 		       const struct nftj_kfunc *kf);
+/*
+ * An empty program: no IMR, no code, every file descriptor -1.  A zeroed
+ * struct nftj_prog is not one (it "owns" fd 0 several times over): every
+ * nftj_prog is made by nftj_prog_init() or by the build functions above,
+ * which start with it.  nftj_prog_free() closes what the program owns and
+ * leaves it empty again, so freeing twice is harmless.
+ */
+void nftj_prog_init(struct nftj_prog *jp);
 void nftj_prog_free(struct nftj_prog *jp);
 
 /* the chain's rule count, and how many the program runs itself */

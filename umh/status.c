@@ -406,8 +406,7 @@ static json_t *chain_status(struct ctx *c, const struct nftnl_chain *nc)
 	json_t *r, *se;
 	char why[400];
 
-	memset(&jp, 0, sizeof(jp));
-	jp.prog_fd = -1;
+	nftj_prog_init(&jp);
 	r = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:I}",
 		      "family", fam, "table", table, "chain", chain,
 		      "type", nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE) ?
