@@ -64,9 +64,11 @@ struct cg_maps {
 	int prog_array_fd;	/* segments of a long base chain */
 	int stats_fd;		/* test target: counters and decision */
 	int meta_fd;		/* test target: struct nftj_test_meta */
-	int *set_fd;		/* per IMR set */
-	const struct link_btf *btf;	/* link target: kfuncs, struct
-					 * offsets of the running kernel */
+	int *set_fd;		/* owned array: per IMR set */
+	const struct link_btf *btf;	/* borrowed from link_btf_get()'s
+					 * per-process cache (link target):
+					 * kfuncs, struct offsets of the
+					 * running kernel */
 };
 
 /*

@@ -50,7 +50,7 @@ struct cg_calls {
 };
 
 struct cg {
-	const struct imr_prog *p;
+	const struct imr_prog *p;	/* borrowed, like maps and b */
 	enum nftj_target target;
 	const struct cg_maps *maps;
 	struct bpf_buf *b;

@@ -103,10 +103,12 @@ struct imr_expr {
 			char name[24];	/* for printing: "ct.state" */
 		} svc;
 	};
+	/* each child and component is a counted reference, owned */
 	struct imr_expr *child;	/* operand of MASKXOR, SHIFT, BSWAP */
 	struct imr_expr **comp;	/* CONCAT components */
 	uint8_t ncomp;
-	unsigned int refs;
+	unsigned int refs;	/* imr_expr_get()/_put(); values are shared
+				 * between register words and statements */
 };
 
 enum imr_cmp_op {
@@ -167,7 +169,9 @@ struct imr_svc {
 
 struct imr_stmt {
 	enum imr_stmt_type type;
-	struct imr_expr *expr;
+	struct imr_expr *expr;		/* a reference, owned; NULL for
+					 * COUNTER, VERDICT and services
+					 * without a key */
 	enum imr_cmp_op op;
 	uint8_t len;			/* compared bytes */
 	uint8_t val[IMR_VAL_MAX];	/* CMP value, RANGE low end */
@@ -211,7 +215,9 @@ struct imr_vmap_action {
 };
 
 struct imr_set {
-	const struct nftj_set *nset;	/* the dumped set */
+	const struct nftj_set *nset;	/* borrowed: the set of the dumped
+					 * ruleset the IMR was built from,
+					 * which must outlive the IMR */
 	struct imr_vmap_action *actions;	/* verdict maps: distinct */
 	size_t nactions;
 	int *elem_action;		/* per element, verdict maps */
@@ -227,7 +233,9 @@ struct imr_prog {
 	struct imr_set *sets;
 	size_t nsets;
 	uint32_t nrule_ids;
-	struct imr_rule **rule_by_id;	/* id -> rule */
+	struct imr_rule **rule_by_id;	/* id -> rule: pointers into
+					 * chains[].rules, set once the
+					 * builder has made every chain */
 	int *chain_of_id;		/* id -> chain index */
 	struct imr_svc *svcs;		/* services, IMR_CAP_SERVICES */
 	size_t nsvcs;

@@ -28,6 +28,7 @@ struct nftj_kctl {
 int nftj_kctl_open(struct nftj_kctl *k);
 void nftj_kctl_close(struct nftj_kctl *k);
 
+/* the request; its pointers are borrowed for the call */
 struct nftj_kattach {
 	uint32_t family;		/* NFPROTO_IPV4, _IPV6, _INET */
 	const char *table, *chain;
