@@ -569,6 +569,7 @@ static int do_cmp(struct bctx *c, struct nftnl_expr *x)
 	uint8_t val[IMR_VAL_MAX];
 	struct imr_stmt *s;
 	struct imr_expr *e;
+	int err = 0;
 
 	if (op > NFT_CMP_GTE ||
 	    get_data(x, NFTNL_EXPR_CMP_DATA, val, &len) < 0) {
@@ -579,24 +580,24 @@ static int do_cmp(struct bctx *c, struct nftnl_expr *x)
 	if (!e)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (len > 16 || e->type == IMR_E_CONCAT) {
-		imr_expr_put(e);
 		imr_unsupported(c->rule, "cmp of %u bytes", len);
-		return 0;
+		goto put;
 	}
-	if (!svc_valid(c, e)) {
-		imr_expr_put(e);
-		return 0;
-	}
+	if (!svc_valid(c, e))
+		goto put;
 	s = stmt_add(c, IMR_S_CMP);
 	if (!s) {
-		imr_expr_put(e);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto put;
 	}
 	s->expr = e;
 	s->op = ops[op];
 	s->len = (uint8_t)len;
 	memcpy(s->val, val, sizeof(val));
 	return 0;
+put:
+	imr_expr_put(e);
+	return err;
 }
 
 static int do_range(struct bctx *c, struct nftnl_expr *x)
@@ -605,6 +606,7 @@ static int do_range(struct bctx *c, struct nftnl_expr *x)
 	uint8_t lo[IMR_VAL_MAX], hi[IMR_VAL_MAX];
 	struct imr_stmt *s;
 	struct imr_expr *e;
+	int err = 0;
 
 	if (op > NFT_RANGE_NEQ ||
 	    get_data(x, NFTNL_EXPR_RANGE_FROM_DATA, lo, &len) < 0 ||
@@ -617,18 +619,15 @@ static int do_range(struct bctx *c, struct nftnl_expr *x)
 	if (!e)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (len > 16 || e->type == IMR_E_CONCAT) {
-		imr_expr_put(e);
 		imr_unsupported(c->rule, "range of %u bytes", len);
-		return 0;
+		goto put;
 	}
-	if (!svc_valid(c, e)) {
-		imr_expr_put(e);
-		return 0;
-	}
+	if (!svc_valid(c, e))
+		goto put;
 	s = stmt_add(c, IMR_S_RANGE);
 	if (!s) {
-		imr_expr_put(e);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto put;
 	}
 	s->expr = e;
 	s->op = op == NFT_RANGE_EQ ? IMR_EQ : IMR_NE;
@@ -636,13 +635,17 @@ static int do_range(struct bctx *c, struct nftnl_expr *x)
 	memcpy(s->val, lo, sizeof(lo));
 	memcpy(s->hi, hi, sizeof(hi));
 	return 0;
+put:
+	imr_expr_put(e);
+	return err;
 }
 
 static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 {
 	uint32_t op = NFT_BITWISE_MASK_XOR, len, l;
-	struct imr_expr *src, *e;
+	struct imr_expr *src, *e = NULL;
 	uint8_t data[IMR_VAL_MAX];
+	int err = 0;
 
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_BITWISE_OP))
 		op = nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_OP);
@@ -655,17 +658,17 @@ static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 	if (!src)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (src->type == IMR_E_CONCAT) {
-		imr_expr_put(src);
 		imr_unsupported(c->rule, "bitwise on a concatenation");
-		return 0;
+		goto out;
 	}
 	e = imr_expr_new(op == NFT_BITWISE_MASK_XOR ? IMR_E_MASKXOR :
 			 IMR_E_SHIFT, (uint8_t)roundup4(len));
 	if (!e) {
-		imr_expr_put(src);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto out;
 	}
 	e->child = src;
+	src = NULL;		/* e owns it */
 	if (op == NFT_BITWISE_MASK_XOR) {
 		/* the kernel works on whole words, zero padded mask and xor */
 		if (get_data(x, NFTNL_EXPR_BITWISE_MASK, e->maskxor.mask,
@@ -677,9 +680,8 @@ static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 		uint32_t bits;
 
 		if (len > 4) {
-			imr_expr_put(e);
 			imr_unsupported(c->rule, "shift of %u bytes", len);
-			return 0;
+			goto out;
 		}
 		if (get_data(x, NFTNL_EXPR_BITWISE_DATA, data, &l) < 0 ||
 		    l != 4)
@@ -694,9 +696,11 @@ static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 	}
 	return rf_store(c, nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_DREG), e);
 malformed:
-	imr_expr_put(e);
 	imr_unsupported(c->rule, "bitwise operation %u", op);
-	return 0;
+out:
+	imr_expr_put(e);
+	imr_expr_put(src);
+	return err;
 }
 
 /* bytes of the value beyond its natural size are known to be zero */
@@ -730,6 +734,7 @@ static int do_byteorder(struct bctx *c, struct nftnl_expr *x)
 	uint32_t sreg = nftnl_expr_get_u32(x, NFTNL_EXPR_BYTEORDER_SREG);
 	uint32_t dreg = nftnl_expr_get_u32(x, NFTNL_EXPR_BYTEORDER_DREG);
 	struct imr_expr *src, *e;
+	int err = 0;
 
 	/*
 	 * Only a single unit: the kernel writes len bytes of dreg and keeps
@@ -745,18 +750,20 @@ static int do_byteorder(struct bctx *c, struct nftnl_expr *x)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (src->type == IMR_E_CONCAT ||
 	    (len % 4 && (sreg != dreg || natural_len(src) > len))) {
-		imr_expr_put(src);
 		imr_unsupported(c->rule, "byteorder on this operand");
-		return 0;
+		goto put;
 	}
 	e = imr_expr_new(IMR_E_BSWAP, (uint8_t)roundup4(len));
 	if (!e) {
-		imr_expr_put(src);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto put;
 	}
 	e->child = src;
 	e->bswap.size = (uint8_t)size;
 	return rf_store(c, dreg, e);
+put:
+	imr_expr_put(src);
+	return err;
 }
 
 static const struct nftnl_chain *find_chain(const struct nftj_ruleset *rs,
@@ -1008,15 +1015,13 @@ static int lookup_service(struct bctx *c, struct nftnl_expr *x,
 	if (!key)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (!svc_key_store(c, key, reg_word(sreg))) {
-		imr_expr_put(key);
-		return 0;
+		svc = 0;
+		goto put;
 	}
 	idx = set_index(c, set);
 	svc = idx < 0 ? idx : svc_stmt(c, x, kind, &s);
-	if (svc < 0) {
-		imr_expr_put(key);
-		return svc;
-	}
+	if (svc < 0)
+		goto put;
 	s->expr = key;
 	s->set = idx;
 	s->invert = flags & NFT_LOOKUP_F_INV;
@@ -1031,6 +1036,9 @@ static int lookup_service(struct bctx *c, struct nftnl_expr *x,
 		return 0;
 	snprintf(name, sizeof(name), "map.%.19s", set->name);
 	return svc_value(c, svc, dreg, set->data_len, name);
+put:
+	imr_expr_put(key);
+	return svc;
 }
 
 static int do_lookup(struct bctx *c, struct nftnl_expr *x)
@@ -1091,26 +1099,27 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	idx = set_index(c, set);
 	if (idx < 0) {
-		imr_expr_put(key);
-		return idx;
+		err = idx;
+		goto put;
 	}
 	if (vmap) {
 		err = vmap_actions(c, idx);
-		if (err || c->rule->unsupported) {
-			imr_expr_put(key);
-			return err;
-		}
+		if (err || c->rule->unsupported)
+			goto put;
 	}
 	s = stmt_add(c, vmap ? IMR_S_VMAP : IMR_S_LOOKUP);
 	if (!s) {
-		imr_expr_put(key);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto put;
 	}
 	s->expr = key;
 	s->set = idx;
 	s->invert = flags & NFT_LOOKUP_F_INV;
 	s->len = (uint8_t)set->key_len;
 	return 0;
+put:
+	imr_expr_put(key);
+	return err;
 }
 
 static int do_expr(struct bctx *c, struct nftnl_expr *x)
