@@ -164,6 +164,7 @@ static void attach_print(json_t *r)
 static int build(const struct attach_opts *o, struct nftj_ruleset *rs,
 		 struct nftj_prog *jp)
 {
+	NFTJ_BUILD_OPTS(bo, .target = NFTJ_TARGET_KERNEL);
 	int err;
 
 	err = nftj_ruleset_dump(rs, o->family);
@@ -173,8 +174,7 @@ static int build(const struct attach_opts *o, struct nftj_ruleset *rs,
 		       " (CAP_NET_ADMIN is needed)" : "");
 		return 1;
 	}
-	err = nftj_prog_build(jp, rs, o->family, o->table, o->chain,
-			      NFTJ_TARGET_KERNEL);
+	err = nftj_prog_build(jp, rs, o->family, o->table, o->chain, &bo);
 	if (!err)
 		return 0;
 	if (err == -ENOENT && !jp->why[0])

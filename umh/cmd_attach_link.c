@@ -88,6 +88,7 @@ static void session_free(struct session *s)
 
 static int compile(struct session *s)
 {
+	NFTJ_BUILD_OPTS(bo, .target = NFTJ_TARGET_LINK);
 	struct attach_opts *o = s->o;
 	int err;
 
@@ -97,7 +98,7 @@ static int compile(struct session *s)
 	if (err)
 		return err;
 	err = nftj_prog_build(&s->jp, &s->rs, s->family, o->table, o->chain,
-			      NFTJ_TARGET_LINK);
+			      &bo);
 	if (err == -ENOENT)
 		errmsg("no chain %s in table %s %s", o->chain,
 		       family_name(s->family), o->table);

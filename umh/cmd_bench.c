@@ -305,6 +305,8 @@ static void report(struct bench *b, const struct btr_result *tt,
 
 static int compile_both(struct bench *b)
 {
+	NFTJ_BUILD_OPTS(to, .target = NFTJ_TARGET_TEST);
+	NFTJ_BUILD_OPTS(lo, .target = NFTJ_TARGET_LINK);
 	struct bench_opts *o = b->o;
 	bool dormant;
 	int err;
@@ -322,13 +324,13 @@ static int compile_both(struct bench *b)
 	if (err)
 		return err;
 	b->terr = nftj_prog_build(&b->tp, &b->rs, b->family, o->table,
-				  o->chain, NFTJ_TARGET_TEST);
+				  o->chain, &to);
 	if (b->terr == -ENOENT) {
 		errmsg("no chain %s in table %s", o->chain, o->table);
 		return -ENOENT;
 	}
 	b->lerr = nftj_prog_build(&b->lp, &b->rs, b->family, o->table,
-				  o->chain, NFTJ_TARGET_LINK);
+				  o->chain, &lo);
 	if (b->lerr && b->lerr != -EOPNOTSUPP) {
 		errmsg("link target: %s", b->lp.log ? b->lp.log : b->lp.why);
 		return b->lerr;

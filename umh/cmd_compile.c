@@ -101,12 +101,13 @@ static json_t *chain_report(struct compile_opts *o,
 			  NF_ACCEPT;
 	const struct imr_chain *ch;
 	struct ruletext *rt = NULL;
+	NFTJ_BUILD_OPTS(bo, .target = o->target,
+			.flags = o->no_load ? NFTJ_F_NO_LOAD : 0);
 	struct nftj_prog jp;
 	json_t *r, *first = json_null();
 	int err;
 
-	err = nftj_prog_build_opts(&jp, rs, family, table, chain, o->target,
-				   o->no_load ? NFTJ_F_NO_LOAD : 0);
+	err = nftj_prog_build(&jp, rs, family, table, chain, &bo);
 	r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I}",
 		      "family", family_name(family), "table", table,
 		      "chain", chain,

@@ -220,6 +220,7 @@ static int packet_nfproto(const struct nftj_prog *jp, const struct pkt *pk,
 
 static int run(struct eval_opts *o, struct pkt_list *pl)
 {
+	NFTJ_BUILD_OPTS(bo, .flags = o->flags);
 	struct nftj_ruleset rs = {};
 	struct nftj_prog jp;
 	struct ruletext *rt = NULL;
@@ -237,8 +238,7 @@ static int run(struct eval_opts *o, struct pkt_list *pl)
 		nftj_ruleset_free(&rs);
 		return 1;
 	}
-	err = nftj_prog_build_opts(&jp, &rs, family, o->table, o->chain,
-				   NFTJ_TARGET_TEST, o->flags);
+	err = nftj_prog_build(&jp, &rs, family, o->table, o->chain, &bo);
 	if (err) {
 		if (err == -ENOENT)
 			errmsg("no chain %s in table %s %s", o->chain,

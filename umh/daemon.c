@@ -622,17 +622,17 @@ static void kfunc_drop(struct worker *w)
 static int chain_sync(struct worker *w, const struct nftj_ruleset *rs,
 		      struct nftj_centry *ci, struct dchain *d)
 {
-	unsigned int flags = 0;
+	NFTJ_BUILD_OPTS(o, .target = NFTJ_TARGET_KERNEL,
+			.kfunc = kfunc(w, rs->genid));
 	char reason[600];
 	struct nftj_prog jp;
 	double t0;
 	int err;
 
 	if (w->fault_chain && !strcmp(w->fault_chain, ci->chain))
-		flags |= NFTJ_F_FAULT_VERIFIER;		/* testing only */
+		o.flags |= NFTJ_F_FAULT_VERIFIER;	/* testing only */
 	t0 = now_ms();
-	err = nftj_prog_build_kf(&jp, rs, ci->family, ci->table, ci->chain,
-				 NFTJ_TARGET_KERNEL, flags, kfunc(w, rs->genid));
+	err = nftj_prog_build(&jp, rs, ci->family, ci->table, ci->chain, &o);
 	ci->compile_ms = now_ms() - t0;
 	wlog(w, LOG_DEBUG, "%s %s %s: %.1f ms IMR and code, %.1f ms verifier, %.1f ms other (kfunc BTF)",
 	     fam(ci->family), ci->table, ci->chain, jp.compile_ms, jp.load_ms,
@@ -677,12 +677,13 @@ static int adopt(struct worker *w, const struct nftj_ruleset *rs,
 {
 	struct bpf_prog_info info = {};
 	uint32_t ilen = sizeof(info);
+	NFTJ_BUILD_OPTS(o, .target = NFTJ_TARGET_KERNEL,
+			.flags = NFTJ_F_NO_LOAD);
 	struct nftj_prog jp;
 	double t0 = now_ms();
 	int fd, err;
 
-	err = nftj_prog_build_opts(&jp, rs, ci->family, ci->table, ci->chain,
-				   NFTJ_TARGET_KERNEL, NFTJ_F_NO_LOAD);
+	err = nftj_prog_build(&jp, rs, ci->family, ci->table, ci->chain, &o);
 	ci->compile_ms = now_ms() - t0;
 	ci->genid = st->genid;
 	ci->rules = st->nrules;

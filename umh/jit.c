@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,21 +330,6 @@ static int load_all(struct nftj_prog *jp)
 	return 0;
 }
 
-int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
-		    uint32_t family, const char *table, const char *chain,
-		    enum nftj_target target)
-{
-	return nftj_prog_build_opts(jp, rs, family, table, chain, target, 0);
-}
-
-int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
-			 uint32_t family, const char *table, const char *chain,
-			 enum nftj_target target, unsigned int flags)
-{
-	return nftj_prog_build_kf(jp, rs, family, table, chain, target, flags,
-				  NULL);
-}
-
 static int kfunc_copy(struct nftj_kfunc *dst, const struct nftj_kfunc *src)
 {
 	*dst = *src;
@@ -356,11 +342,18 @@ static int kfunc_copy(struct nftj_kfunc *dst, const struct nftj_kfunc *src)
 	return 0;
 }
 
-int nftj_prog_build_kf(struct nftj_prog *jp, const struct nftj_ruleset *rs,
-		       uint32_t family, const char *table, const char *chain,
-		       enum nftj_target target, unsigned int flags,
-		       const struct nftj_kfunc *kf)
+/* a field of opts, or def if opts is NULL or older than the field */
+#define OPT(o, f, def)							\
+	((o) && (o)->sz >= offsetof(struct nftj_build_opts, f) +	\
+			   sizeof((o)->f) ? (o)->f : (def))
+
+int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
+		    uint32_t family, const char *table, const char *chain,
+		    const struct nftj_build_opts *opts)
 {
+	enum nftj_target target = OPT(opts, target, NFTJ_TARGET_TEST);
+	unsigned int flags = OPT(opts, flags, 0);
+	const struct nftj_kfunc *kf = OPT(opts, kfunc, NULL);
 	double t0 = now_ms();
 	int err;
 

@@ -7,6 +7,9 @@
 #ifndef NFTJ_JIT_H
 #define NFTJ_JIT_H
 
+#include <stddef.h>
+#include <string.h>
+
 #include "bpfbuf.h"
 #include "codegen.h"
 #include "imr.h"
@@ -61,23 +64,6 @@ struct nftj_prog {
 	bool fault_verifier;		/* NFTJ_F_FAULT_VERIFIER (testing) */
 };
 
-/*
- * Compile and load base chain family/table/chain.  Returns 0 (program
- * loaded; rules from imr.chains[0].first_unsupported on are left to the
- * interpreter), -ENOENT, -EOPNOTSUPP (the whole chain stays with the
- * interpreter: jp->why), -ENOPKG (kernel target: the program needs
- * services and the kernel has no services kfunc; jp->why says "kernel
- * part not loaded: ..."; the code is emitted all the same), or another
- * -errno: the verifier's rejection has its log in jp->log, anything else
- * a message in jp->why.  jp is made here (nftj_prog_init() first: a
- * program built before must have been freed); whatever the result,
- * nftj_prog_free() it.  The IMR borrows the sets of rs: keep rs until
- * then.
- */
-int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
-		    uint32_t family, const char *table, const char *chain,
-		    enum nftj_target target);
-/* the same with NFTJ_F_* options */
 #define NFTJ_F_SLOW_LOADS	0x1	/* testing: all reads by helper */
 #define NFTJ_F_NO_LOAD		0x2	/* emit only: no verifier, no kfunc */
 /*
@@ -86,23 +72,53 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
  * the verifier really rejects it.
  */
 #define NFTJ_F_FAULT_VERIFIER	0x4
-int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
-			 uint32_t family, const char *table, const char *chain,
-			 enum nftj_target target, unsigned int flags);
+
 /*
- * The same with the services kfunc found already (nftj_kfunc_find(),
- * which reads the kernel's whole BTF: the longest step of building a
- * small chain).  kf is copied, its BTF fd duplicated; NULL: find it.
+ * Options of nftj_prog_build(), in the shape of libbpf's opts: declare
+ * them with NFTJ_BUILD_OPTS(name, .field = value, ...), which zeroes the
+ * rest and sets sz; a field beyond sz counts as zero.
  */
-int nftj_prog_build_kf(struct nftj_prog *jp, const struct nftj_ruleset *rs,
-		       uint32_t family, const char *table, const char *chain,
-		       enum nftj_target target, unsigned int flags,
-		       const struct nftj_kfunc *kf);
+struct nftj_build_opts {
+	size_t sz;			/* sizeof(struct nftj_build_opts) */
+	enum nftj_target target;	/* default: NFTJ_TARGET_TEST */
+	unsigned int flags;		/* NFTJ_F_* */
+	/*
+	 * The services kfunc found already (nftj_kfunc_find(), which reads
+	 * the kernel's whole BTF: the longest step of building a small
+	 * chain).  Copied, its BTF fd duplicated; NULL: found when needed.
+	 */
+	const struct nftj_kfunc *kfunc;
+	size_t :0;
+};
+
+#define NFTJ_BUILD_OPTS(name, ...)					\
+	struct nftj_build_opts name = ({				\
+		memset(&name, 0, sizeof(name));				\
+		(struct nftj_build_opts){ .sz = sizeof(name),		\
+					  __VA_ARGS__ };		\
+	})
+
+/*
+ * Compile and load base chain family/table/chain; opts may be NULL (the
+ * test target, no flags).  Returns 0 (program loaded; rules from
+ * imr.chains[0].first_unsupported on are left to the interpreter),
+ * -ENOENT, -EOPNOTSUPP (the whole chain stays with the interpreter:
+ * jp->why), -ENOPKG (kernel target: the program needs services and the
+ * kernel has no services kfunc; jp->why says "kernel part not loaded:
+ * ..."; the code is emitted all the same), or another -errno: the
+ * verifier's rejection has its log in jp->log, anything else a message
+ * in jp->why.  jp is made here (nftj_prog_init() first: a program built
+ * before must have been freed); whatever the result, nftj_prog_free()
+ * it.  The IMR borrows the sets of rs: keep rs until then.
+ */
+int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
+		    uint32_t family, const char *table, const char *chain,
+		    const struct nftj_build_opts *opts);
 /*
  * An empty program: no IMR, no code, every file descriptor -1.  A zeroed
  * struct nftj_prog is not one (it "owns" fd 0 several times over): every
- * nftj_prog is made by nftj_prog_init() or by the build functions above,
- * which start with it.  nftj_prog_free() closes what the program owns and
+ * nftj_prog is made by nftj_prog_init() or by nftj_prog_build(),
+ * which starts with it.  nftj_prog_free() closes what the program owns and
  * leaves it empty again, so freeing twice is harmless.
  */
 void nftj_prog_init(struct nftj_prog *jp);

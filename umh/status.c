@@ -399,6 +399,8 @@ static json_t *chain_status(struct ctx *c, const struct nftnl_chain *nc)
 	uint32_t policy = nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY) ?
 			  nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY) :
 			  NF_ACCEPT;
+	NFTJ_BUILD_OPTS(bo, .target = NFTJ_TARGET_KERNEL,
+			.flags = NFTJ_F_NO_LOAD);
 	const struct nftj_kstat *a = NULL;
 	struct nftj_prog jp;
 	bool built = false;
@@ -467,9 +469,8 @@ static json_t *chain_status(struct ctx *c, const struct nftnl_chain *nc)
 			/* attached by someone else, or no daemon: the rules
 			 * it covers did not change since (the kernel
 			 * detaches it then), so compiling again tells */
-			err = nftj_prog_build_opts(&jp, &c->rs, family, table,
-						   chain, NFTJ_TARGET_KERNEL,
-						   NFTJ_F_NO_LOAD);
+			err = nftj_prog_build(&jp, &c->rs, family, table,
+					      chain, &bo);
 			built = true;
 			from_compile(r, &jp, err);
 			set(r, "source", json_string("kernel"));
@@ -516,9 +517,8 @@ static json_t *chain_status(struct ctx *c, const struct nftnl_chain *nc)
 		struct ruletext *rt;
 
 		if (!built)
-			err = nftj_prog_build_opts(&jp, &c->rs, family, table,
-						   chain, NFTJ_TARGET_KERNEL,
-						   NFTJ_F_NO_LOAD);
+			err = nftj_prog_build(&jp, &c->rs, family, table,
+					      chain, &bo);
 		set(r, "disassembly_generation", json_integer(c->rs.genid));
 		if (!err && jp.insns) {
 			rt = ruletext_load(family, table);

@@ -132,9 +132,10 @@ static void print_log_tail(const char *log)
 static int prog_build(const struct nftj_ruleset *rs, uint32_t family,
 		      const char *chain, enum nftj_target target)
 {
+	NFTJ_BUILD_OPTS(o, .target = target);
 	int err;
 
-	err = nftj_prog_build(&jp, rs, family, "t", chain, target);
+	err = nftj_prog_build(&jp, rs, family, "t", chain, &o);
 	if (err == -EPERM)
 		netns_skip_bpf();
 	if (err) {

@@ -55,8 +55,8 @@ static void prog_init_free(struct nftj_ruleset *rs)
 	nftj_prog_free(&jp);
 	CHECK(canary_alive(ino));
 	/* a build that fails early leaves a struct that frees cleanly */
-	CHECK_EQ(nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "nosuch",
-				 NFTJ_TARGET_TEST), -ENOENT);
+	CHECK_EQ(nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "nosuch", NULL),
+		 -ENOENT);
 	nftj_prog_free(&jp);
 	nftj_prog_free(&jp);
 	CHECK(canary_alive(ino));

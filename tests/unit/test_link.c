@@ -196,8 +196,8 @@ static struct nftj_prog jp;
 
 static int build(const struct nftj_ruleset *rs, uint32_t family)
 {
-	int err = nftj_prog_build(&jp, rs, family, "t", "c",
-				  NFTJ_TARGET_LINK);
+	NFTJ_BUILD_OPTS(o, .target = NFTJ_TARGET_LINK);
+	int err = nftj_prog_build(&jp, rs, family, "t", "c", &o);
 
 	if (err == -EPERM)
 		netns_skip_bpf();
@@ -482,8 +482,8 @@ static const char rs_refuse[] =
 
 static void check_refuse(struct nftj_ruleset *rs)
 {
-	int err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c",
-				  NFTJ_TARGET_LINK);
+	NFTJ_BUILD_OPTS(o, .target = NFTJ_TARGET_LINK);
+	int err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c", &o);
 
 	CHECK_EQ(err, -EOPNOTSUPP);
 	CHECK(jp.prog_fd < 0);
@@ -492,14 +492,12 @@ static void check_refuse(struct nftj_ruleset *rs)
 	CHECK(strstr(jp.why, "log"));
 	nftj_prog_free(&jp);
 	/* a set whose elements time out would go stale in the program */
-	err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "d",
-			      NFTJ_TARGET_LINK);
+	err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "d", &o);
 	CHECK_EQ(err, -EOPNOTSUPP);
 	CHECK(strstr(jp.why, "set tmo changes without a commit"));
 	nftj_prog_free(&jp);
 	/* the test target runs the first rule and resumes at the second */
-	err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c",
-			      NFTJ_TARGET_TEST);
+	err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c", NULL);
 	if (err == -EPERM)
 		netns_skip_bpf();
 	CHECK_EQ(err, 0);

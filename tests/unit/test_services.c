@@ -31,11 +31,16 @@
 #include "unit.h"
 
 static struct nftj_prog jp;
+/* the test target, emitted only */
+static const struct nftj_build_opts test_noload = {
+	.sz = sizeof(test_noload), .flags = NFTJ_F_NO_LOAD,
+};
 
 static int kbuild(const struct nftj_ruleset *rs, const char *chain)
 {
-	int err = nftj_prog_build_opts(&jp, rs, NFPROTO_IPV4, "t", chain,
-				       NFTJ_TARGET_KERNEL, NFTJ_F_NO_LOAD);
+	NFTJ_BUILD_OPTS(o, .target = NFTJ_TARGET_KERNEL,
+			.flags = NFTJ_F_NO_LOAD);
+	int err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", chain, &o);
 
 	if (err)
 		fprintf(stderr, "  build %s: %s: %s\n", chain, strerror(-err),
@@ -215,8 +220,8 @@ static void check_imr(struct nftj_ruleset *rs)
 	nftj_prog_free(&jp);
 
 	/* the test target keeps its maps and its limits */
-	CHECK_EQ(nftj_prog_build_opts(&jp, rs, NFPROTO_IPV4, "t", "c",
-				      NFTJ_TARGET_TEST, NFTJ_F_NO_LOAD), 0);
+	CHECK_EQ(nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c", &test_noload),
+		 0);
 	CHECK_EQ(jp.nsvc, 0);
 	CHECK_EQ(jp.imr.chains[0].first_unsupported, 1);
 	CHECK_STR(rule_of("c", 1)->reason, "set cr: concatenated ranges");
@@ -362,8 +367,8 @@ static void check_insns(struct nftj_ruleset *rs)
 	nftj_prog_free(&jp);
 
 	/* the test target: no calls, the policy itself */
-	CHECK_EQ(nftj_prog_build_opts(&jp, rs, NFPROTO_IPV4, "t", "c",
-				      NFTJ_TARGET_TEST, NFTJ_F_NO_LOAD), 0);
+	CHECK_EQ(nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c", &test_noload),
+		 0);
 	CHECK_EQ(find_kcall(&jp.seg[0].buf, 0), -1);
 	nftj_prog_free(&jp);
 }
