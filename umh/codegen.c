@@ -10,6 +10,7 @@
  * chain of any length therefore never needs a jump beyond 16 bits.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,7 +211,7 @@ static void eval_payload(struct cg *c, const struct imr_expr *e, int fail)
 		E(c, I_ALU64_REG(BPF_ADD, R3, R4));
 		break;
 	}
-	if (c->maps->slow_loads)
+	if (c->opts->slow_loads)
 		JA(c, slow);
 	E(c, I_MOV64_REG(R5, R3));
 	E(c, I_ALU64_IMM(BPF_ADD, R5, len));
@@ -231,7 +232,7 @@ static void eval_payload(struct cg *c, const struct imr_expr *e, int fail)
 		E(c, I_MOV64_IMM(R2, c->nh_off + off));
 		break;
 	case IMR_BASE_TH:
-		if (e->payload.fast && c->maps->slow_loads) {
+		if (e->payload.fast && c->opts->slow_loads) {
 			/*
 			 * Forced here although the bytes may be linear: the
 			 * kernel's fast path reads linear bytes of fragments
@@ -628,7 +629,8 @@ static void emit_set_lookup(struct cg *c, const struct imr_stmt *s, int fail)
 	bool lpm = set->flags & NFT_SET_INTERVAL;
 
 	build_key(c, s->expr, fail);
-	bpf_emit_ld_map_fd(c->b, R1, c->maps->set_fd[s->set]);
+	bpf_emit_ld_map_fd(c->b, R1, c->maps->set_fd ?
+			   c->maps->set_fd[s->set] : -1);
 	E(c, I_MOV64_REG(R2, R_FP));
 	if (lpm) {
 		E(c, I_ST(BPF_W, R_FP, FP_KEY, (int32_t)(set->key_len * 8)));
@@ -1181,14 +1183,15 @@ static void emit_subprog(struct cg *c, int chain)
 }
 
 static int cg_init(struct cg *c, const struct imr_prog *p,
-		   enum nftj_target target, const struct cg_maps *maps,
-		   struct bpf_buf *b)
+		   enum nftj_target target, const struct cg_opts *opts,
+		   const struct cg_maps *maps, struct bpf_buf *b)
 {
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
 	c->p = p;
 	c->target = target;
+	c->opts = opts;
 	c->maps = maps;
 	c->b = b;
 	c->nh_off = cg_nh_offset(target);
@@ -1203,15 +1206,15 @@ static int cg_init(struct cg *c, const struct imr_prog *p,
 }
 
 int cg_emit(const struct imr_prog *p, enum nftj_target target,
-	    const struct cg_maps *maps, const struct cg_plan *plan,
-	    size_t seg, struct bpf_buf *b)
+	    const struct cg_opts *opts, const struct cg_maps *maps,
+	    const struct cg_plan *plan, size_t seg, struct bpf_buf *b)
 {
 	struct cg c;
 	bool *done;
 	size_t i;
 	int again, err;
 
-	err = cg_init(&c, p, target, maps, b);
+	err = cg_init(&c, p, target, opts, maps, b);
 	if (err)
 		return err;
 	c.plan = plan;
@@ -1372,10 +1375,29 @@ static size_t rule_reach(const struct cg *c, struct plan_ctx *x)
 	return nfn;
 }
 
-int cg_plan(struct imr_prog *p, enum nftj_target target,
-	    const struct cg_maps *maps, struct cg_plan *plan)
+/* planning lays the code out without maps */
+static const struct cg_maps no_maps = {
+	.prog_array_fd = -1, .stats_fd = -1, .meta_fd = -1,
+};
+
+/* the rule at index i is where the program stops, and why */
+static void plan_cut(struct cg_plan *plan, size_t i, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void plan_cut(struct cg_plan *plan, size_t i, const char *fmt, ...)
 {
-	struct imr_chain *ch = &p->chains[0];
+	va_list ap;
+
+	plan->cut = (int)i;
+	va_start(ap, fmt);
+	vsnprintf(plan->cut_reason, sizeof(plan->cut_reason), fmt, ap);
+	va_end(ap);
+}
+
+int cg_plan(const struct imr_prog *p, enum nftj_target target,
+	    const struct cg_opts *opts, struct cg_plan *plan)
+{
+	const struct imr_chain *ch = &p->chains[0];
 	size_t i, k, n, nfn, nch = p->nchains ? p->nchains : 1,
 	       end = ch->first_unsupported < 0 ? ch->nrules :
 			(size_t)ch->first_unsupported;
@@ -1385,7 +1407,8 @@ int cg_plan(struct imr_prog *p, enum nftj_target target,
 	int err;
 
 	memset(plan, 0, sizeof(*plan));
-	err = cg_init(&c, p, target, maps, NULL);
+	plan->cut = -1;
+	err = cg_init(&c, p, target, opts, &no_maps, NULL);
 	if (err)
 		return err;
 	c.chain_cost = calloc(nch, sizeof(unsigned int));
@@ -1401,7 +1424,7 @@ int cg_plan(struct imr_prog *p, enum nftj_target target,
 	}
 	plan->nseg = 1;
 	for (i = 0; i < end; i++) {
-		struct imr_rule *r = &ch->rules[i];
+		const struct imr_rule *r = &ch->rules[i];
 
 		memset(x.direct, 0, nch * sizeof(*x.direct));
 		cost = rule_cost(&c, r, x.direct);
@@ -1420,19 +1443,19 @@ int cg_plan(struct imr_prog *p, enum nftj_target target,
 		} else {
 			if (cost > CG_SEG_BUDGET) {
 				/* the chains it jumps to cannot be split */
-				imr_unsupported(r, "too large for one BPF program (%u branches, %d at most)",
-						cost, CG_SEG_BUDGET);
+				plan_cut(plan, i, "too large for one BPF program (%u branches, %d at most)",
+					 cost, CG_SEG_BUDGET);
 				break;
 			}
 			if (1 + nfn > CG_MAX_FUNCS) {
-				imr_unsupported(r, "reaches %zu chains: one BPF program holds %d functions at most, one per chain",
-						nfn, CG_MAX_FUNCS);
+				plan_cut(plan, i, "reaches %zu chains: one BPF program holds %d functions at most, one per chain",
+					 nfn, CG_MAX_FUNCS);
 				break;
 			}
 			if (plan->nseg == CG_MAX_SEGS) {
-				imr_unsupported(r, "program size: beyond %d segments of %d branches or %d functions",
-						CG_MAX_SEGS, CG_SEG_BUDGET,
-						CG_MAX_FUNCS);
+				plan_cut(plan, i, "program size: beyond %d segments of %d branches or %d functions",
+					 CG_MAX_SEGS, CG_SEG_BUDGET,
+					 CG_MAX_FUNCS);
 				break;
 			}
 			plan->first[plan->nseg++] = i;
@@ -1444,8 +1467,6 @@ int cg_plan(struct imr_prog *p, enum nftj_target target,
 			x.seg_of[x.fn[k]] = plan->nseg;
 		x.nfuncs += n;
 	}
-	if (i < end)
-		ch->first_unsupported = (int)i;
 	plan->first[plan->nseg] = ch->nrules;
 out:
 	if (c.calls)

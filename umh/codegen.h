@@ -57,18 +57,23 @@ struct link_btf;
 /* kernel target: where the register file sits in every frame */
 #define CG_FP_REGS	(-96)
 
-struct cg_maps {
+/* what the code depends on besides the IMR and the maps */
+struct cg_opts {
 	bool slow_loads;	/* testing: every packet read takes the
 				 * bpf_skb_load_bytes() path of non-linear
 				 * packets */
-	int prog_array_fd;	/* segments of a long base chain */
-	int stats_fd;		/* test target: counters and decision */
-	int meta_fd;		/* test target: struct nftj_test_meta */
-	int *set_fd;		/* owned array: per IMR set */
 	const struct link_btf *btf;	/* borrowed from link_btf_get()'s
 					 * per-process cache (link target):
 					 * kfuncs, struct offsets of the
 					 * running kernel */
+};
+
+/* the BPF maps the code refers to; -1 (set_fd NULL) for none */
+struct cg_maps {
+	int prog_array_fd;	/* segments of a long base chain */
+	int stats_fd;		/* test target: counters and decision */
+	int meta_fd;		/* test target: struct nftj_test_meta */
+	int *set_fd;		/* owned array: per IMR set */
 };
 
 /*
@@ -87,22 +92,32 @@ struct cg_maps {
 struct cg_plan {
 	size_t nseg;
 	size_t first[CG_MAX_SEGS + 1];	/* base chain rule index */
+	/*
+	 * The first base chain rule no program can hold (a huge regular
+	 * chain behind it, too many chains, beyond CG_MAX_SEGS segments),
+	 * -1 if none, and why: the caller cuts the IMR there (imr_cut())
+	 * before it emits, or reports it.
+	 */
+	int cut;
+	char cut_reason[IMR_REASON_MAX];
 };
 
 /*
- * Plan the segments.  Rules beyond what CG_MAX_SEGS segments hold are
- * marked unsupported (the interpreter runs them): this changes p.
+ * Plan the segments of the program: reads p, changes nothing in it.
+ * The code is laid out as cg_emit() will lay it out, without maps.
+ * 0 or -ENOMEM.
  */
-int cg_plan(struct imr_prog *p, enum nftj_target target,
-	    const struct cg_maps *maps, struct cg_plan *plan);
+int cg_plan(const struct imr_prog *p, enum nftj_target target,
+	    const struct cg_opts *opts, struct cg_plan *plan);
 
 /*
- * Emit segment seg.  The buffer's per-instruction source tag is the rule
- * id + 1 (0: prologue and glue), for annotated disassembly.
+ * Emit segment seg of an IMR cut where plan says.  The buffer's
+ * per-instruction source tag is the rule id + 1 (0: prologue and glue),
+ * for annotated disassembly.
  */
 int cg_emit(const struct imr_prog *p, enum nftj_target target,
-	    const struct cg_maps *maps, const struct cg_plan *plan,
-	    size_t seg, struct bpf_buf *b);
+	    const struct cg_opts *opts, const struct cg_maps *maps,
+	    const struct cg_plan *plan, size_t seg, struct bpf_buf *b);
 
 /* the NH offset from __sk_buff.data for a target */
 int cg_nh_offset(enum nftj_target target);

@@ -50,9 +50,10 @@ struct cg_calls {
 };
 
 struct cg {
-	const struct imr_prog *p;	/* borrowed, like maps and b */
+	const struct imr_prog *p;	/* borrowed, like opts, maps, b */
 	enum nftj_target target;
-	const struct cg_maps *maps;
+	const struct cg_opts *opts;
+	const struct cg_maps *maps;	/* planning: no maps, fds -1 */
 	struct bpf_buf *b;
 	int nh_off;
 	bool in_main;

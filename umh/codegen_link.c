@@ -68,7 +68,7 @@ _Static_assert(sizeof(struct nftj_link_stats) ==
 
 static const struct link_btf *B(const struct cg *c)
 {
-	return c->maps->btf;
+	return c->opts->btf;
 }
 
 static void kfunc(struct cg *c, int32_t btf_id)
@@ -128,7 +128,7 @@ static void th_offset(struct cg *c, int off)
 void link_payload(struct cg *c, const struct imr_expr *e, int fail)
 {
 	int off = e->payload.offset, len = e->payload.len;
-	bool win = !c->maps->slow_loads;
+	bool win = !c->opts->slow_loads;
 	int slow = L(c), done = L(c), copy;
 
 	switch (e->payload.base) {
@@ -479,7 +479,7 @@ void link_main_prologue(struct cg *c)
 	BIND(c, done);
 
 	E(c, I_MOV64_IMM(R_WTH, 0));
-	if (!c->th_win || c->maps->slow_loads)
+	if (!c->th_win || c->opts->slow_loads)
 		return;
 	E(c, I_MOV64_REG(R1, R_PKT));
 	E(c, I_ALU64_IMM(BPF_AND, R1, (int32_t)NFTJ_PKTINFO_L4));

@@ -16,6 +16,7 @@
 #include "jit.h"
 #include "linkbtf.h"
 #include "nflink.h"
+#include "pass.h"
 #include "setmap.h"
 
 #define LOG_SIZE	(16u << 20)
@@ -265,14 +266,16 @@ static int link_refuse(struct nftj_prog *jp)
 	return -EOPNOTSUPP;
 }
 
-static int emit(struct nftj_prog *jp)
+static int emit(struct nftj_prog *jp, const struct cg_opts *cgo)
 {
 	size_t i;
 	int err;
 
-	err = cg_plan(&jp->imr, jp->target, &jp->maps, &jp->plan);
+	err = cg_plan(&jp->imr, jp->target, cgo, &jp->plan);
 	if (err)
 		return err;
+	if (jp->plan.cut >= 0)
+		imr_cut(&jp->imr, (size_t)jp->plan.cut, jp->plan.cut_reason);
 	err = imr_svc_prune(&jp->imr);
 	if (!err)
 		err = svc_table(jp);
@@ -295,8 +298,8 @@ static int emit(struct nftj_prog *jp)
 		struct nftj_seg *sg = &jp->seg[i];
 
 		jp->nseg = i + 1;
-		err = cg_emit(&jp->imr, jp->target, &jp->maps, &jp->plan, i,
-			      &sg->buf);
+		err = cg_emit(&jp->imr, jp->target, cgo, &jp->maps, &jp->plan,
+			      i, &sg->buf);
 		if (err) {
 			snprintf(jp->why, sizeof(jp->why),
 				 "code generation: %s", err == -E2BIG ?
@@ -354,6 +357,7 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	enum nftj_target target = OPT(opts, target, NFTJ_TARGET_TEST);
 	unsigned int flags = OPT(opts, flags, 0);
 	const struct nftj_kfunc *kf = OPT(opts, kfunc, NULL);
+	struct cg_opts cgo = { .slow_loads = flags & NFTJ_F_SLOW_LOADS };
 	double t0 = now_ms();
 	int err;
 
@@ -362,7 +366,7 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	prog_name(jp, table, chain);
 
 	if (target == NFTJ_TARGET_LINK) {
-		err = link_btf_get(&jp->maps.btf, jp->why, sizeof(jp->why));
+		err = link_btf_get(&cgo.btf, jp->why, sizeof(jp->why));
 		if (err)
 			return err == -ENOENT ? -EOPNOTSUPP : err;
 	}
@@ -373,8 +377,7 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	err = create_maps(jp);
 	if (err)
 		return err;
-	jp->maps.slow_loads = flags & NFTJ_F_SLOW_LOADS;
-	err = emit(jp);
+	err = emit(jp, &cgo);
 	if (err)
 		return err;
 	jp->compile_ms = now_ms() - t0;
