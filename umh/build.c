@@ -34,8 +34,23 @@ struct regfile {
 	uint8_t word[NREGW];		/* which 32-bit word of that value */
 };
 
-struct bctx {
+/*
+ * The builder's state for one program: what it needs while it builds and
+ * the IMR does not keep.
+ */
+struct builder {
 	struct imr_prog *p;
+	const struct nftj_ruleset *rs;
+	bool *visiting;			/* per chain: being built; a jump to
+					 * it now is a loop */
+	bool *clobbered;		/* per service: its output in the
+					 * register file was overwritten */
+};
+
+/* ... and for one rule */
+struct bctx {
+	struct builder *bd;
+	struct imr_prog *p;		/* bd->p, bd->rs */
 	const struct nftj_ruleset *rs;
 	struct imr_rule *rule;
 	int chain;			/* index of the rule's chain */
@@ -174,8 +189,14 @@ static int svc_add(struct bctx *c, struct nftnl_expr *x,
 {
 	struct imr_prog *p = c->p;
 	struct imr_svc *n, *v;
+	bool *cl;
 	size_t len;
 
+	cl = realloc(c->bd->clobbered, (p->nsvcs + 1) * sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	c->bd->clobbered = cl;
+	cl[p->nsvcs] = false;
 	n = realloc(p->svcs, (p->nsvcs + 1) * sizeof(*n));
 	if (!n)
 		return -ENOMEM;
@@ -209,7 +230,7 @@ static void real_write(struct bctx *c, int w, int n, int owner)
 
 	for (i = w; i < w + n && i < NREGW; i++) {
 		if (c->real[i] >= 0 && c->real[i] != owner)
-			c->p->svcs[c->real[i]].clobbered = true;
+			c->bd->clobbered[c->real[i]] = true;
 		c->real[i] = owner;
 	}
 }
@@ -224,7 +245,7 @@ static bool svc_valid(struct bctx *c, const struct imr_expr *e)
 
 	if (!e)
 		return true;
-	if (e->type == IMR_E_SVC && c->p->svcs[e->svc.index].clobbered) {
+	if (e->type == IMR_E_SVC && c->bd->clobbered[e->svc.index]) {
 		imr_unsupported(c->rule, "%s: its register is overwritten before the rule reads it",
 				e->svc.name);
 		return false;
@@ -788,8 +809,7 @@ static const struct nftnl_chain *find_chain(const struct nftj_ruleset *rs,
 	return found;
 }
 
-static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
-		       const char *name, int *out);
+static int build_chain(struct builder *bd, const char *name, int *out);
 
 /* resolve a jump/goto target and check it can be compiled */
 static int target_chain(struct bctx *c, const char *name, int *idx)
@@ -797,7 +817,7 @@ static int target_chain(struct bctx *c, const char *name, int *idx)
 	const struct imr_chain *t;
 	int err;
 
-	err = build_chain(c->p, c->rs, name, idx);
+	err = build_chain(c->bd, name, idx);
 	if (err == -ENOENT) {
 		imr_unsupported(c->rule, "jump to unknown chain %s", name);
 		return 0;
@@ -1200,10 +1220,11 @@ static void imm_reader(struct imr_rule *r, struct nftnl_expr *x)
 	snprintf(r->reason, sizeof(r->reason), "immediate data for %s", name);
 }
 
-static int build_rule(struct imr_prog *p, const struct nftj_ruleset *rs,
-		      int chain, struct nftnl_rule *nr, struct imr_rule *r)
+static int build_rule(struct builder *bd, int chain, struct nftnl_rule *nr,
+		      struct imr_rule *r)
 {
-	struct bctx c = { .p = p, .rs = rs, .rule = r, .chain = chain };
+	struct bctx c = { .bd = bd, .p = bd->p, .rs = bd->rs, .rule = r,
+			  .chain = chain };
 	struct nftnl_expr_iter *it;
 	struct nftnl_expr *x;
 	int i, err = 0;
@@ -1230,10 +1251,17 @@ static int build_rule(struct imr_prog *p, const struct nftj_ruleset *rs,
 	return err;
 }
 
-static struct imr_chain *chain_add(struct imr_prog *p, const char *name)
+static struct imr_chain *chain_add(struct builder *bd, const char *name)
 {
+	struct imr_prog *p = bd->p;
 	struct imr_chain *n;
+	bool *v;
 
+	v = realloc(bd->visiting, (p->nchains + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	bd->visiting = v;
+	v[p->nchains] = true;
 	n = realloc(p->chains, (p->nchains + 1) * sizeof(*n));
 	if (!n)
 		return NULL;
@@ -1279,9 +1307,10 @@ static unsigned int stmt_depth(const struct imr_prog *p,
  * Build chain `name` of the program's table, once; *out is its index.
  * -ELOOP on a cycle (nf_tables rejects those, but the dump is input).
  */
-static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
-		       const char *name, int *out)
+static int build_chain(struct builder *bd, const char *name, int *out)
 {
+	struct imr_prog *p = bd->p;
+	const struct nftj_ruleset *rs = bd->rs;
 	struct nftnl_rule_list_iter *it;
 	struct nftnl_rule *nr;
 	struct imr_chain *ch;
@@ -1292,16 +1321,15 @@ static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
 		if (strcmp(p->chains[i].name, name))
 			continue;
 		*out = (int)i;
-		return p->chains[i].state == 1 ? -ELOOP : 0;
+		return bd->visiting[i] ? -ELOOP : 0;
 	}
 	if (!find_chain(rs, p->family, p->table, name))
 		return -ENOENT;
-	ch = chain_add(p, name);
+	ch = chain_add(bd, name);
 	if (!ch)
 		return -ENOMEM;
 	idx = (int)(p->nchains - 1);
 	*out = idx;
-	ch->state = 1;
 
 	it = nftnl_rule_list_iter_create(rs->rules);
 	if (!it)
@@ -1332,7 +1360,7 @@ static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
 		}
 		r->id = (uint32_t)id;
 		/* may add chains: p->chains moves, re-fetch afterwards */
-		err = build_rule(p, rs, idx, nr, r);
+		err = build_rule(bd, idx, nr, r);
 		if (err)
 			break;
 	}
@@ -1354,7 +1382,7 @@ static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
 			if (stmt_depth(p, &r->stmts[j]) > ch->depth)
 				ch->depth = stmt_depth(p, &r->stmts[j]);
 	}
-	ch->state = 2;
+	bd->visiting[idx] = false;
 	return 0;
 }
 
@@ -1377,6 +1405,7 @@ int imr_build(struct imr_prog *p, const struct nftj_ruleset *rs,
 	      uint32_t family, const char *table, const char *chain,
 	      unsigned int caps, char *why, size_t whylen)
 {
+	struct builder bd = { .p = p, .rs = rs };
 	const struct nftnl_chain *nc;
 	const char *type;
 	uint32_t hook;
@@ -1413,7 +1442,9 @@ int imr_build(struct imr_prog *p, const struct nftj_ruleset *rs,
 		return -EOPNOTSUPP;
 	}
 
-	err = build_chain(p, rs, chain, &idx);
+	err = build_chain(&bd, chain, &idx);
+	free(bd.visiting);
+	free(bd.clobbered);
 	if (err) {
 		imr_prog_free(p);
 		return err;

@@ -163,7 +163,6 @@ struct imr_svc {
 	uint8_t out_len;		/*   and how many bytes (padded) */
 	bool side_effect;		/* counts when it completes: a counter,
 					 * a lookup updating element counters */
-	bool clobbered;			/* builder: output overwritten since */
 	char text[IMR_SVC_TEXT];	/* as `nft --debug=netlink` shows it */
 };
 
@@ -204,7 +203,6 @@ struct imr_chain {
 	uint32_t policy;		/* NF_ACCEPT / NF_DROP */
 	struct imr_rule *rules;
 	size_t nrules;
-	int state;			/* builder: 0 new, 1 visiting, 2 done */
 	int first_unsupported;		/* rule index, -1 if all supported */
 	unsigned int depth;		/* longest jump path below, 0 = leaf */
 };
