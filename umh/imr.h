@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct nftj_set;
 
@@ -260,5 +261,44 @@ void imr_unsupported(struct imr_rule *r, const char *fmt, ...)
 void imr_rule_print(const struct imr_prog *p, const struct imr_rule *r,
 		    char *buf, size_t size);
 int imr_expr_print(const struct imr_expr *e, char *buf, size_t size);
+/*
+ * The whole program: chains and their rules (imr_rule_print()), sets,
+ * services; for `nft-jit compile --dump-imr` and the golden tests.
+ */
+void imr_prog_print(const struct imr_prog *p, FILE *f);
+
+/*
+ * Which chains the program runs (reached[], one per chain): the base
+ * chain and those its rules before first_unsupported jump to, through
+ * rules it runs (imr_rule_runs(): supported, in a reached chain, in the
+ * base chain before first_unsupported).
+ */
+void imr_reached(const struct imr_prog *p, bool *reached);
+bool imr_rule_runs(const struct imr_prog *p, const bool *reached,
+		   int chain, size_t i);
+
+/* per rule id, what no pass after the builder may change */
+struct imr_ids {
+	size_t n;
+	int *chain;			/* chain index */
+	uint64_t *handle;
+};
+
+int imr_ids_save(const struct imr_prog *p, struct imr_ids *ids);
+void imr_ids_free(struct imr_ids *ids);
+
+/*
+ * The invariants every pass keeps (docs/imr.md, "The pipeline"): chains
+ * (the base chain first, first_unsupported, jump depth), rule ids (each
+ * once, indexed by rule_by_id and chain_of_id, and the same rule as in
+ * ids, if given), statements (operands, set, chain and counter indices,
+ * what the target's caps allow), services (each named by one statement
+ * of its own rule; indices beyond nsvcs only where the program does not
+ * run, after pruning), values (lengths, operands, and every reference
+ * count equal to the statements and values that hold the value).
+ * Returns 0, -EINVAL with what is wrong in why, or -ENOMEM.
+ */
+int imr_check(const struct imr_prog *p, const struct imr_ids *ids,
+	      char *why, size_t whylen);
 
 #endif /* NFTJ_IMR_H */

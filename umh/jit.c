@@ -266,51 +266,6 @@ static int link_refuse(struct nftj_prog *jp)
 	return -EOPNOTSUPP;
 }
 
-static int emit(struct nftj_prog *jp, const struct cg_opts *cgo)
-{
-	size_t i;
-	int err;
-
-	err = cg_plan(&jp->imr, jp->target, cgo, &jp->plan);
-	if (err)
-		return err;
-	if (jp->plan.cut >= 0)
-		imr_cut(&jp->imr, (size_t)jp->plan.cut, jp->plan.cut_reason);
-	err = imr_svc_prune(&jp->imr);
-	if (!err)
-		err = svc_table(jp);
-	if (err)
-		return err;
-	if (jp->target == NFTJ_TARGET_LINK) {
-		err = link_refuse(jp);
-		if (err)
-			return err;
-	}
-	if (jp->plan.nseg > 1) {
-		jp->maps.prog_array_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY,
-							"nftj_segs", 4, 4,
-							(uint32_t)jp->plan.nseg,
-							NULL);
-		if (jp->maps.prog_array_fd < 0)
-			return -errno;
-	}
-	for (i = 0; i < jp->plan.nseg; i++) {
-		struct nftj_seg *sg = &jp->seg[i];
-
-		jp->nseg = i + 1;
-		err = cg_emit(&jp->imr, jp->target, cgo, &jp->maps, &jp->plan,
-			      i, &sg->buf);
-		if (err) {
-			snprintf(jp->why, sizeof(jp->why),
-				 "code generation: %s", err == -E2BIG ?
-				 "jump out of range" : strerror(-err));
-			return err;
-		}
-		jp->insns += sg->buf.len;
-	}
-	return 0;
-}
-
 static int load_all(struct nftj_prog *jp)
 {
 	uint32_t k;
@@ -345,54 +300,129 @@ static int kfunc_copy(struct nftj_kfunc *dst, const struct nftj_kfunc *src)
 	return 0;
 }
 
+/* ---- the pipeline ------------------------------------------------------ */
+
 /* a field of opts, or def if opts is NULL or older than the field */
 #define OPT(o, f, def)							\
 	((o) && (o)->sz >= offsetof(struct nftj_build_opts, f) +	\
 			   sizeof((o)->f) ? (o)->f : (def))
 
-int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
-		    uint32_t family, const char *table, const char *chain,
-		    const struct nftj_build_opts *opts)
+/* one run of the pipeline */
+struct pipe {
+	struct nftj_prog *jp;
+	const struct nftj_ruleset *rs;
+	uint32_t family;
+	const char *table, *chain;
+	unsigned int flags;		/* NFTJ_F_* */
+	const struct nftj_kfunc *kf;
+	struct cg_opts cgo;
+	struct imr_ids ids;		/* after the builder: ids stay */
+	double t0;
+};
+
+/* the dump -> the IMR of the chain and every chain it reaches */
+static int stage_build(struct pipe *x)
 {
-	enum nftj_target target = OPT(opts, target, NFTJ_TARGET_TEST);
-	unsigned int flags = OPT(opts, flags, 0);
-	const struct nftj_kfunc *kf = OPT(opts, kfunc, NULL);
-	struct cg_opts cgo = { .slow_loads = flags & NFTJ_F_SLOW_LOADS };
-	double t0 = now_ms();
+	struct nftj_prog *jp = x->jp;
 	int err;
 
-	nftj_prog_init(jp);
-	jp->target = target;
-	prog_name(jp, table, chain);
-
-	if (target == NFTJ_TARGET_LINK) {
-		err = link_btf_get(&cgo.btf, jp->why, sizeof(jp->why));
+	if (jp->target == NFTJ_TARGET_LINK) {
+		err = link_btf_get(&x->cgo.btf, jp->why, sizeof(jp->why));
 		if (err)
 			return err == -ENOENT ? -EOPNOTSUPP : err;
 	}
-	err = imr_build(&jp->imr, rs, family, table, chain,
-			target_caps(target), jp->why, sizeof(jp->why));
+	err = imr_build(&jp->imr, x->rs, x->family, x->table, x->chain,
+			target_caps(jp->target), jp->why, sizeof(jp->why));
+	if (!err)
+		err = imr_ids_save(&jp->imr, &x->ids);
+	return err;
+}
+
+static int stage_optimize(struct pipe *x)
+{
+	return imr_optimize(&x->jp->imr);
+}
+
+/* the planner lays the program out; the IMR is cut where it stops */
+static int stage_cut(struct pipe *x)
+{
+	struct nftj_prog *jp = x->jp;
+	int err;
+
+	err = cg_plan(&jp->imr, jp->target, &x->cgo, &jp->plan);
+	if (!err && jp->plan.cut >= 0)
+		imr_cut(&jp->imr, (size_t)jp->plan.cut, jp->plan.cut_reason);
+	return err;
+}
+
+static int stage_prune(struct pipe *x)
+{
+	return imr_svc_prune(&x->jp->imr);
+}
+
+/* maps, the service table and the code of every segment */
+static int stage_emit(struct pipe *x)
+{
+	struct nftj_prog *jp = x->jp;
+	size_t i;
+	int err;
+
+	if (jp->target == NFTJ_TARGET_LINK) {
+		err = link_refuse(jp);
+		if (err)
+			return err;
+	}
+	err = svc_table(jp);
+	if (!err)
+		err = create_maps(jp);
 	if (err)
 		return err;
-	err = create_maps(jp);
-	if (err)
-		return err;
-	err = emit(jp, &cgo);
-	if (err)
-		return err;
-	jp->compile_ms = now_ms() - t0;
-	jp->no_load = flags & NFTJ_F_NO_LOAD;
-	jp->fault_verifier = flags & NFTJ_F_FAULT_VERIFIER;
+	if (jp->plan.nseg > 1) {
+		jp->maps.prog_array_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY,
+							"nftj_segs", 4, 4,
+							(uint32_t)jp->plan.nseg,
+							NULL);
+		if (jp->maps.prog_array_fd < 0)
+			return -errno;
+	}
+	for (i = 0; i < jp->plan.nseg; i++) {
+		struct nftj_seg *sg = &jp->seg[i];
+
+		jp->nseg = i + 1;
+		err = cg_emit(&jp->imr, jp->target, &x->cgo, &jp->maps,
+			      &jp->plan, i, &sg->buf);
+		if (err) {
+			snprintf(jp->why, sizeof(jp->why),
+				 "code generation: %s", err == -E2BIG ?
+				 "jump out of range" : strerror(-err));
+			return err;
+		}
+		jp->insns += sg->buf.len;
+	}
+	jp->compile_ms = now_ms() - x->t0;
+	return 0;
+}
+
+/* the services kfunc, then the verifier */
+static int stage_load(struct pipe *x)
+{
+	struct nftj_prog *jp = x->jp;
+	double t0;
+	size_t i;
+	int err;
+
+	jp->no_load = x->flags & NFTJ_F_NO_LOAD;
+	jp->fault_verifier = x->flags & NFTJ_F_FAULT_VERIFIER;
 	if (jp->no_load)
 		return 0;
 	if (jp->nsvc) {
-		err = kf ? kfunc_copy(&jp->kfunc, kf) :
+		err = x->kf ? kfunc_copy(&jp->kfunc, x->kf) :
 		      nftj_kfunc_find(&jp->kfunc, NFTJ_KFUNC_MODULE,
 				      NFTJ_SVC_KFUNC, jp->why,
 				      sizeof(jp->why));
 		if (err)
 			return err;
-		for (size_t i = 0; i < jp->nseg; i++)
+		for (i = 0; i < jp->nseg; i++)
 			nftj_kfunc_patch(&jp->seg[i].buf, &jp->kfunc);
 	}
 	t0 = now_ms();
@@ -401,6 +431,93 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	if (err && !jp->log && !jp->why[0])
 		snprintf(jp->why, sizeof(jp->why), "loading: %s",
 			 strerror(-err));
+	return err;
+}
+
+/*
+ * The pipeline, in order.  The IMR stages (build to prune) may change
+ * the IMR, each within its contract (docs/imr.md, "The pipeline"), and
+ * imr_check() tests the invariants after each; from emit on, the IMR is
+ * only read.
+ */
+static const struct stage {
+	const char *name;
+	int (*run)(struct pipe *x);
+} stages[] = {
+	[NFTJ_STAGE_BUILD]	= { "build", stage_build },
+	[NFTJ_STAGE_OPTIMIZE]	= { "optimize", stage_optimize },
+	[NFTJ_STAGE_CUT]	= { "cut", stage_cut },
+	[NFTJ_STAGE_PRUNE]	= { "prune", stage_prune },
+	[NFTJ_STAGE_EMIT]	= { "emit", stage_emit },
+	[NFTJ_STAGE_LOAD]	= { "load", stage_load },
+};
+
+_Static_assert(sizeof(stages) / sizeof(stages[0]) == NFTJ_STAGES,
+	       "a stage without an entry");
+
+const char *nftj_stage_name(enum nftj_stage st)
+{
+	return st < NFTJ_STAGES ? stages[st].name : "?";
+}
+
+int nftj_stage_parse(const char *s, enum nftj_stage *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < NFTJ_STAGES; i++) {
+		if (!strcmp(s, stages[i].name)) {
+			*st = (enum nftj_stage)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* after an IMR stage: the invariants, then whoever asked to see it */
+static int imr_stage_done(struct pipe *x, enum nftj_stage st,
+			  const struct nftj_build_opts *opts)
+{
+	struct nftj_prog *jp = x->jp;
+	char why[200];
+	int err;
+
+	err = imr_check(&jp->imr, x->ids.chain ? &x->ids : NULL, why,
+			sizeof(why));
+	if (err == -EINVAL)
+		snprintf(jp->why, sizeof(jp->why),
+			 "internal error: the IMR after %s: %s",
+			 stages[st].name, why);
+	if (err)
+		return err;
+	if ((OPT(opts, imr_stages, 0) & (1u << st)) && OPT(opts, imr_cb, NULL))
+		opts->imr_cb(st, &jp->imr, OPT(opts, imr_ctx, NULL));
+	return 0;
+}
+
+int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
+		    uint32_t family, const char *table, const char *chain,
+		    const struct nftj_build_opts *opts)
+{
+	struct pipe x = {
+		.jp = jp, .rs = rs, .family = family, .table = table,
+		.chain = chain, .flags = OPT(opts, flags, 0),
+		.kf = OPT(opts, kfunc, NULL), .t0 = now_ms(),
+	};
+	enum nftj_stage st, last = NFTJ_STAGE_LOAD;
+	int err = 0;
+
+	nftj_prog_init(jp);
+	jp->target = OPT(opts, target, NFTJ_TARGET_TEST);
+	prog_name(jp, table, chain);
+	x.cgo.slow_loads = x.flags & NFTJ_F_SLOW_LOADS;
+	if (x.flags & NFTJ_F_IMR_ONLY)
+		last = NFTJ_STAGE_IMR_LAST;
+	for (st = NFTJ_STAGE_BUILD; !err && st <= last; st++) {
+		err = stages[st].run(&x);
+		if (!err && st <= NFTJ_STAGE_IMR_LAST)
+			err = imr_stage_done(&x, st, opts);
+	}
+	imr_ids_free(&x.ids);
 	return err;
 }
 

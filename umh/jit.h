@@ -72,6 +72,30 @@ struct nftj_prog {
  * the verifier really rejects it.
  */
 #define NFTJ_F_FAULT_VERIFIER	0x4
+/*
+ * The IMR stages only (build to prune): no maps, no code, nothing in the
+ * kernel, no privileges needed (the golden tests).
+ */
+#define NFTJ_F_IMR_ONLY		0x8
+
+/*
+ * The stages of nftj_prog_build(), in order (docs/imr.md, "The
+ * pipeline").  Build to prune make and change the IMR; imr_check() tests
+ * its invariants after each.  Emit and load only read it.
+ */
+enum nftj_stage {
+	NFTJ_STAGE_BUILD,	/* the dump -> IMR (build.c) */
+	NFTJ_STAGE_OPTIMIZE,	/* IMR -> IMR (optimize.c): empty for now */
+	NFTJ_STAGE_CUT,		/* cg_plan(); imr_cut() where it stops */
+	NFTJ_STAGE_PRUNE,	/* imr_svc_prune() */
+	NFTJ_STAGE_EMIT,	/* maps, service table, cg_emit() */
+	NFTJ_STAGE_LOAD,	/* the kfunc, the verifier */
+	NFTJ_STAGES,
+};
+#define NFTJ_STAGE_IMR_LAST	NFTJ_STAGE_PRUNE
+
+const char *nftj_stage_name(enum nftj_stage st);
+int nftj_stage_parse(const char *s, enum nftj_stage *st);
 
 /*
  * Options of nftj_prog_build(), in the shape of libbpf's opts: declare
@@ -88,6 +112,15 @@ struct nftj_build_opts {
 	 * chain).  Copied, its BTF fd duplicated; NULL: found when needed.
 	 */
 	const struct nftj_kfunc *kfunc;
+	/*
+	 * imr_cb(stage, IMR, imr_ctx) after each IMR stage whose bit
+	 * (1u << NFTJ_STAGE_*) is in imr_stages, once the IMR passed
+	 * imr_check(): `compile --dump-imr`, the golden tests.
+	 */
+	unsigned int imr_stages;
+	void (*imr_cb)(enum nftj_stage st, const struct imr_prog *p,
+		       void *ctx);
+	void *imr_ctx;
 	size_t :0;
 };
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The IMR passes after the builder and the planner, in pipeline order
- * (jit.c runs them).
+ * The IMR passes after the builder, in pipeline order.  jit.c runs the
+ * pipeline (build, optimize, cut, prune, emit, load) and checks the IMR's
+ * invariants after each pass that may change it (imr_check()); what each
+ * pass may read and write is in docs/imr.md, "The pipeline".
  */
 #ifndef NFTJ_PASS_H
 #define NFTJ_PASS_H
@@ -9,6 +11,13 @@
 #include <stddef.h>
 
 #include "imr.h"
+
+/*
+ * Optimize the program (optimize.c): a slot, empty for now.  May rewrite
+ * rules within what docs/imr.md allows; keeps every invariant imr_check()
+ * tests.  0 or -errno.
+ */
+int imr_optimize(struct imr_prog *p);
 
 /*
  * The program stops before base chain rule `rule` (cg_plan()'s cut):

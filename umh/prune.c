@@ -24,40 +24,13 @@ void imr_cut(struct imr_prog *p, size_t rule, const char *reason)
 #define SVC_RENUMBERED	0x80000000U
 #define SVC_DROPPED	0x7fffffffU
 
-static void reach_chain(const struct imr_prog *p, int chain, size_t end,
-			bool *reach, bool *used)
+static void mark_used(const struct imr_rule *r, bool *used)
 {
-	const struct imr_chain *ch = &p->chains[chain];
-	size_t i, j, k;
+	size_t i;
 
-	reach[chain] = true;
-	for (i = 0; i < end; i++) {
-		const struct imr_rule *r = &ch->rules[i];
-
-		if (r->unsupported)
-			continue;
-		for (j = 0; j < r->nstmts; j++) {
-			const struct imr_stmt *s = &r->stmts[j];
-			const struct imr_set *is;
-
-			if (s->type == IMR_S_SERVICE)
-				used[s->svc] = true;
-			if (s->type == IMR_S_VERDICT && s->chain >= 0 &&
-			    !reach[s->chain])
-				reach_chain(p, s->chain,
-					    p->chains[s->chain].nrules, reach,
-					    used);
-			if (s->type != IMR_S_VMAP)
-				continue;
-			is = &p->sets[s->set];
-			for (k = 0; k < is->nactions; k++)
-				if (is->actions[k].chain >= 0 &&
-				    !reach[is->actions[k].chain])
-					reach_chain(p, is->actions[k].chain,
-						    p->chains[is->actions[k].chain].nrules,
-						    reach, used);
-		}
-	}
+	for (i = 0; i < r->nstmts; i++)
+		if (r->stmts[i].type == IMR_S_SERVICE)
+			used[r->stmts[i].svc] = true;
 }
 
 /* new numbers, flagged so that shared values are renumbered once */
@@ -89,14 +62,12 @@ static void unflag_expr(struct imr_expr *e)
 
 int imr_svc_prune(struct imr_prog *p)
 {
-	const struct imr_chain *base;
 	bool *reach, *used;
 	uint32_t *map, n = 0;
 	size_t i, j, k;
 
 	if (!p->nsvcs || !p->nchains)
 		return 0;
-	base = &p->chains[0];
 	reach = calloc(p->nchains, sizeof(*reach));
 	used = calloc(p->nsvcs, sizeof(*used));
 	map = calloc(p->nsvcs, sizeof(*map));
@@ -106,8 +77,11 @@ int imr_svc_prune(struct imr_prog *p)
 		free(map);
 		return -ENOMEM;
 	}
-	reach_chain(p, 0, base->first_unsupported < 0 ? base->nrules :
-		    (size_t)base->first_unsupported, reach, used);
+	imr_reached(p, reach);
+	for (i = 0; i < p->nchains; i++)
+		for (j = 0; j < p->chains[i].nrules; j++)
+			if (imr_rule_runs(p, reach, (int)i, j))
+				mark_used(&p->chains[i].rules[j], used);
 	for (i = 0; i < p->nsvcs; i++) {
 		map[i] = used[i] ? n : SVC_DROPPED;
 		if (used[i])
