@@ -11,7 +11,8 @@ CFLAGS		+= -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes \
 CPPFLAGS	+= -Iumh -Iinclude/uapi -DNFTJ_VERSION=\"0.1\"
 LIBS		:= -lnftables -lnftnl -lmnl -lbpf -lpcap -ljansson
 
-UMH_LIB_SRCS	:= $(filter-out umh/main.c umh/cmd_%.c,$(wildcard umh/*.c))
+UMH_LIB_SRCS	:= $(filter-out umh/main.c umh/cmd_%.c,$(wildcard umh/*.c)) \
+		   $(wildcard umh/cg/*.c)
 UMH_LIB_OBJS	:= $(UMH_LIB_SRCS:.c=.o)
 UMH_CLI_OBJS	:= umh/main.o $(patsubst %.c,%.o,$(wildcard umh/cmd_*.c))
 UNIT_OBJS	:= $(patsubst %.c,%.o,$(wildcard tests/unit/*.c))
@@ -44,7 +45,8 @@ umh/nft-jit: $(UMH_CLI_OBJS) umh/libnftjit.a
 tests/unit/unit-tests: $(UNIT_OBJS) umh/libnftjit.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-%.o: %.c $(wildcard umh/*.h include/uapi/linux/netfilter/*.h tests/unit/*.h)
+%.o: %.c $(wildcard umh/*.h umh/cg/*.h include/uapi/linux/netfilter/*.h \
+		     tests/unit/*.h)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The README's test command: installs what it needs, builds, runs all.
@@ -155,7 +157,8 @@ vm-test:
 kselftest: vm-test
 
 clean:
-	rm -f umh/*.o umh/*.a umh/nft-jit tests/unit/*.o tests/unit/unit-tests
+	rm -f umh/*.o umh/cg/*.o umh/*.a umh/nft-jit tests/unit/*.o \
+		tests/unit/unit-tests
 
 .PHONY: all check unit diff demo deps install clean vm-run vm-shell vm-test kselftest \
 	bench

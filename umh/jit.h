@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "bpfbuf.h"
-#include "codegen.h"
+#include "cg/codegen.h"
 #include "imr.h"
 #include "kfunc.h"
 #include "model.h"

@@ -41,7 +41,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables_jit.h>
 
-#include "codegen_int.h"
+#include "cg.h"
 #include "linkbtf.h"
 
 #define R_WNH		BPF_REG_7	/* network header window */

@@ -22,7 +22,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nf_tables_jit.h>
 
-#include "codegen_int.h"
+#include "cg.h"
 #include "model.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
