@@ -37,6 +37,7 @@ SYSTEMD_UNIT	:= dist/nft-jit.service
 all: umh/nft-jit
 
 umh/libnftjit.a: $(UMH_LIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 umh/nft-jit: $(UMH_CLI_OBJS) umh/libnftjit.a

@@ -15,7 +15,6 @@
 #include "build.h"
 #include "jit.h"
 #include "linkbtf.h"
-#include "nflink.h"
 #include "pass.h"
 #include "setmap.h"
 
@@ -31,35 +30,14 @@ static double now_ms(void)
 
 const char *nftj_target_name(enum nftj_target t)
 {
-	return t == NFTJ_TARGET_TEST ? "test" :
-	       t == NFTJ_TARGET_LINK ? "link" : "kernel";
+	const struct cg_target *d = cg_target_get(t);
+
+	return d ? d->name : "?";
 }
 
 int nftj_target_parse(const char *s, enum nftj_target *t)
 {
-	if (!strcmp(s, "test"))
-		*t = NFTJ_TARGET_TEST;
-	else if (!strcmp(s, "kernel"))
-		*t = NFTJ_TARGET_KERNEL;
-	else if (!strcmp(s, "link"))
-		*t = NFTJ_TARGET_LINK;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static unsigned int target_caps(enum nftj_target t)
-{
-	/*
-	 * the kernel evaluates sets, counters, ct and sockets for the
-	 * kernel target: services.  The link target has BPF maps, but no
-	 * socket owner (nf_tables reads it under the socket's callback
-	 * lock) and no link-layer header (a dynptr starts at the network
-	 * header).
-	 */
-	if (t == NFTJ_TARGET_LINK)
-		return IMR_CAP_SETS | IMR_CAP_COUNTERS;
-	return t == NFTJ_TARGET_TEST ? IMR_CAP_ALL : IMR_CAP_SERVICES;
+	return cg_target_parse(s, t);
 }
 
 size_t nftj_prog_rules(const struct nftj_prog *jp)
@@ -81,6 +59,7 @@ size_t nftj_prog_compiled(const struct nftj_prog *jp)
 
 static int create_maps(struct nftj_prog *jp)
 {
+	const struct cg_target *t = cg_target_get(jp->target);
 	size_t vsize = sizeof(struct nftj_test_stats) +
 		       jp->imr.nrule_ids * sizeof(struct nftj_counter);
 	size_t i;
@@ -91,21 +70,22 @@ static int create_maps(struct nftj_prog *jp)
 		return -ENOMEM;
 	for (i = 0; i < jp->imr.nsets; i++)
 		jp->maps.set_fd[i] = -1;
-	if (jp->target == NFTJ_TARGET_KERNEL)
-		return 0;
-	jp->maps.stats_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nftj_stats",
-					   4, (uint32_t)vsize, 1, NULL);
-	if (jp->maps.stats_fd < 0)
-		goto err;
-	if (jp->target == NFTJ_TARGET_LINK)
-		goto sets;
-	jp->maps.meta_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nftj_meta", 4,
-					  sizeof(struct nftj_test_meta), 1,
-					  NULL);
-	if (jp->maps.meta_fd < 0)
-		goto err;
-sets:
-	for (i = 0; i < jp->imr.nsets; i++) {
+	if (t->flags & CG_T_STATS_MAP) {
+		jp->maps.stats_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY,
+						   "nftj_stats", 4,
+						   (uint32_t)vsize, 1, NULL);
+		if (jp->maps.stats_fd < 0)
+			goto err;
+	}
+	if (t->flags & CG_T_META_MAP) {
+		jp->maps.meta_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY,
+						  "nftj_meta", 4,
+						  sizeof(struct nftj_test_meta),
+						  1, NULL);
+		if (jp->maps.meta_fd < 0)
+			goto err;
+	}
+	for (i = 0; (t->flags & CG_T_SET_MAPS) && i < jp->imr.nsets; i++) {
 		int fd = setmap_create(&jp->imr.sets[i], jp->why,
 				       sizeof(jp->why));
 
@@ -154,10 +134,13 @@ static struct bpf_insn *fault_insns(const struct bpf_buf *b, size_t *len)
 
 static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 {
-	LIBBPF_OPTS(bpf_prog_load_opts, o);
+	const struct cg_target *t = cg_target_get(jp->target);
+	LIBBPF_OPTS(bpf_prog_load_opts, o,
+		    .expected_attach_type =
+			(enum bpf_attach_type)t->attach_type);
+	enum bpf_prog_type type = (enum bpf_prog_type)t->prog_type;
 	struct bpf_prog_info info = {};
 	uint32_t ilen = sizeof(info);
-	enum bpf_prog_type type = BPF_PROG_TYPE_SCHED_CLS;
 	const struct bpf_insn *insn = sg->buf.insn;
 	struct bpf_insn *fault = NULL;
 	size_t len = sg->buf.len;
@@ -165,11 +148,6 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 
 	if (jp->nsvc && jp->kfunc.off)
 		o.fd_array = jp->kfunc.fd_array;
-	if (jp->target == NFTJ_TARGET_LINK) {
-		type = (enum bpf_prog_type)NFTJ_PROG_TYPE_NETFILTER;
-		o.expected_attach_type =
-			(enum bpf_attach_type)NFTJ_ATTACH_NETFILTER;
-	}
 	if (jp->fault_verifier && sg == &jp->seg[0]) {
 		fault = fault_insns(&sg->buf, &len);
 		if (!fault)
@@ -227,10 +205,11 @@ static int svc_table(struct nftj_prog *jp)
 }
 
 /*
- * A link program cannot hand a packet to the interpreter: the chain is
- * compiled whole, or not at all.
+ * A target that cannot hand a packet to the interpreter (the link
+ * target, CG_T_WHOLE_CHAIN) runs on its own for as long as it is
+ * attached: the chain is compiled whole, or not at all.
  */
-static int link_refuse(struct nftj_prog *jp)
+static int whole_refuse(struct nftj_prog *jp, const struct cg_target *t)
 {
 	const struct imr_chain *ch = &jp->imr.chains[0];
 	const struct imr_rule *r;
@@ -250,19 +229,19 @@ static int link_refuse(struct nftj_prog *jp)
 		if (!tmo)
 			continue;
 		snprintf(jp->why, sizeof(jp->why),
-			 "link target: set %.64s changes without a commit "
+			 "%s target: set %.64s changes without a commit "
 			 "(timeouts or updates from the packet path): a "
-			 "program's copy would go stale", set->name);
+			 "program's copy would go stale", t->name, set->name);
 		return -EOPNOTSUPP;
 	}
 	if (ch->first_unsupported < 0)
 		return 0;
 	r = &ch->rules[ch->first_unsupported];
 	snprintf(jp->why, sizeof(jp->why),
-		 "link target: rule handle %llu (#%d) is not supported (%.100s); "
-		 "a link program cannot leave rules to the interpreter",
-		 (unsigned long long)r->handle, ch->first_unsupported,
-		 r->reason);
+		 "%s target: rule handle %llu (#%d) is not supported (%.100s); "
+		 "a %s program cannot leave rules to the interpreter",
+		 t->name, (unsigned long long)r->handle,
+		 ch->first_unsupported, r->reason, t->name);
 	return -EOPNOTSUPP;
 }
 
@@ -315,6 +294,7 @@ struct pipe {
 	const char *table, *chain;
 	unsigned int flags;		/* NFTJ_F_* */
 	const struct nftj_kfunc *kf;
+	const struct cg_target *t;
 	struct cg_opts cgo;
 	struct imr_ids ids;		/* after the builder: ids stay */
 	double t0;
@@ -326,13 +306,13 @@ static int stage_build(struct pipe *x)
 	struct nftj_prog *jp = x->jp;
 	int err;
 
-	if (jp->target == NFTJ_TARGET_LINK) {
+	if (x->t->flags & CG_T_LINK_BTF) {
 		err = link_btf_get(&x->cgo.btf, jp->why, sizeof(jp->why));
 		if (err)
 			return err == -ENOENT ? -EOPNOTSUPP : err;
 	}
 	err = imr_build(&jp->imr, x->rs, x->family, x->table, x->chain,
-			target_caps(jp->target), jp->why, sizeof(jp->why));
+			x->t->caps, jp->why, sizeof(jp->why));
 	if (!err)
 		err = imr_ids_save(&jp->imr, &x->ids);
 	return err;
@@ -367,8 +347,8 @@ static int stage_emit(struct pipe *x)
 	size_t i;
 	int err;
 
-	if (jp->target == NFTJ_TARGET_LINK) {
-		err = link_refuse(jp);
+	if (x->t->flags & CG_T_WHOLE_CHAIN) {
+		err = whole_refuse(jp, x->t);
 		if (err)
 			return err;
 	}
@@ -508,6 +488,12 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 
 	nftj_prog_init(jp);
 	jp->target = OPT(opts, target, NFTJ_TARGET_TEST);
+	x.t = cg_target_get(jp->target);
+	if (!x.t) {
+		snprintf(jp->why, sizeof(jp->why), "no target %d",
+			 (int)jp->target);
+		return -EINVAL;
+	}
 	prog_name(jp, table, chain);
 	x.cgo.slow_loads = x.flags & NFTJ_F_SLOW_LOADS;
 	if (x.flags & NFTJ_F_IMR_ONLY)

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Code generator internals shared by codegen.c (every target) and
- * codegen_link.c (what the link target, BPF_PROG_TYPE_NETFILTER, does
- * differently): register names, stack slots, the emitter state and the
- * short emit helpers.  See codegen.h for the register and stack roles.
+ * Code generator internals: register names, stack slots, the emitter
+ * state, the short emit helpers, and what a target does differently
+ * (struct cg_target_ops, one file per target: test.c, kernel.c, link.c).
+ * See codegen.h for the register and stack roles.
  */
-#ifndef NFTJ_CODEGEN_INT_H
-#define NFTJ_CODEGEN_INT_H
+#ifndef NFTJ_CG_H
+#define NFTJ_CG_H
 
 #include <stddef.h>
 
@@ -50,8 +50,8 @@ struct cg_calls {
 };
 
 struct cg {
-	const struct imr_prog *p;	/* borrowed, like opts, maps, b */
-	enum nftj_target target;
+	const struct imr_prog *p;	/* borrowed, like t, opts, maps, b */
+	const struct cg_target *t;
 	const struct cg_opts *opts;
 	const struct cg_maps *maps;	/* planning: no maps, fds -1 */
 	struct bpf_buf *b;
@@ -114,21 +114,86 @@ static inline void BIND(struct cg *c, int label)
 	bpf_label_bind(c->b, label);
 }
 
-/* codegen.c, for codegen_link.c */
-void load_value(struct cg *c, int ptr, int off, int len);
-void test_flag(struct cg *c, uint32_t flag, bool want, int fail);
-void pktinfo_set(struct cg *c, int thoff_reg, int proto_reg,
-		 uint32_t flags, int done);
-void jump_if_ext(struct cg *c, int reg, int label);
+/*
+ * What a target does differently, in the shape of bpfilter's flavor ops.
+ * Every target has every op: CG_TARGET_OPS() takes them all, in this
+ * order, and the assertion below fails when the struct gains an op the
+ * macro does not name.
+ */
+struct cg_target_ops {
+	/* before planning or emitting a program: what the target derives
+	 * from the IMR; 0 or -errno */
+	int (*init)(struct cg *c);
+	/* main program (every segment), from R1 = ctx: R6..R9 as codegen.h
+	 * has them, pktinfo included; a packet it cannot take jumps to
+	 * c->resume0 */
+	void (*main_prologue)(struct cg *c);
+	/* a chain's subprogram, after R6 = R1 (ctx), R9 = R2 (pktinfo) */
+	void (*subprog_prologue)(struct cg *c, const struct imr_chain *ch);
+	/* a call of a chain's subprogram: R3..R5, after R1 = ctx,
+	 * R2 = pktinfo */
+	void (*call_args)(struct cg *c);
+	/* R1 (and R2) = the value, in memory order, or jump to fail */
+	void (*payload)(struct cg *c, const struct imr_expr *e, int fail);
+	void (*meta)(struct cg *c, const struct imr_expr *e, int fail);
+	/* the rule's counter: packets and bytes */
+	void (*counter)(struct cg *c, uint32_t id);
+	/* rule id decides: before the verdict's return */
+	void (*decided)(struct cg *c, uint32_t id);
+	/* the base chain's end */
+	void (*policy)(struct cg *c);
+	/* leave the packet to the interpreter from base chain rule `rule`
+	 * on, or what the target does instead */
+	void (*resume)(struct cg *c, size_t rule);
+};
 
-/* codegen_link.c: the link target's versions */
-void link_payload(struct cg *c, const struct imr_expr *e, int fail);
-bool link_meta(struct cg *c, const struct imr_expr *e, int fail);
-void link_counter(struct cg *c, uint32_t id);
-void link_unhandled(struct cg *c);
-void link_main_prologue(struct cg *c);
-void link_subprog_prologue(struct cg *c);
-void link_call_args(struct cg *c);
-unsigned int link_th_window(const struct imr_prog *p);
+#define CG_TARGET_OPS(init_, main_prologue_, subprog_prologue_,	\
+		      call_args_, payload_, meta_, counter_, decided_,	\
+		      policy_, resume_)					\
+	{								\
+		.init = init_, .main_prologue = main_prologue_,		\
+		.subprog_prologue = subprog_prologue_,			\
+		.call_args = call_args_, .payload = payload_,		\
+		.meta = meta_, .counter = counter_,			\
+		.decided = decided_, .policy = policy_,			\
+		.resume = resume_,					\
+	}
 
-#endif /* NFTJ_CODEGEN_INT_H */
+_Static_assert(sizeof(struct cg_target_ops) == 10 * sizeof(void (*)(void)),
+	       "CG_TARGET_OPS() names every op of struct cg_target_ops");
+
+/* the targets, one file each (target.c: cg_target_get()) */
+extern const struct cg_target cg_target_test, cg_target_kernel,
+	cg_target_link;
+
+/* emit.c: what every target shares */
+int cg_init(struct cg *c, const struct imr_prog *p, const struct cg_target *t,
+	    const struct cg_opts *opts, const struct cg_maps *maps,
+	    struct bpf_buf *b);
+void cg_emit_rule(struct cg *c, const struct imr_rule *r);
+/* R1 (R2) = len bytes at [ptr + off], memory order; uses R4 */
+void cg_load_value(struct cg *c, int ptr, int off, int len);
+/* jump to fail unless the pktinfo flag is set (want) or clear */
+void cg_test_flag(struct cg *c, uint32_t flag, bool want, int fail);
+void cg_meta_l4proto(struct cg *c, int fail);
+/* the verdict, after ops->decided(decider) */
+void cg_final(struct cg *c, uint32_t verdict, uint32_t decider);
+/* return NFTJ_RET_RESUME(rule) */
+void cg_resume(struct cg *c, size_t rule);
+/* services: is there one in rules [first, end) of the chain; zero the
+ * register file the kfunc is given */
+bool cg_chain_has_svc(const struct imr_chain *ch, size_t first, size_t end);
+void cg_zero_regs(struct cg *c);
+
+/* skb.c: struct __sk_buff programs (the test and kernel targets) */
+void cg_skb_pkt_ptrs(struct cg *c);
+void cg_skb_payload(struct cg *c, const struct imr_expr *e, int fail);
+void cg_skb_meta(struct cg *c, const struct imr_expr *e, int fail);
+void cg_skb_pktinfo(struct cg *c);
+/* pktinfo = thoff_reg (-1: none) | proto_reg << 16 | flags; goto done */
+void cg_pktinfo_set(struct cg *c, int thoff_reg, int proto_reg,
+		    uint32_t flags, int done);
+/* jump to label if reg holds an IPv6 extension header's number */
+void cg_jump_if_ext(struct cg *c, int reg, int label);
+
+#endif /* NFTJ_CG_H */

@@ -41,8 +41,10 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables_jit.h>
 
+#include "build.h"
 #include "cg.h"
 #include "linkbtf.h"
+#include "nflink.h"
 
 #define R_WNH		BPF_REG_7	/* network header window */
 #define R_WTH		BPF_REG_8	/* transport header window or NULL */
@@ -125,7 +127,7 @@ static void th_offset(struct cg *c, int off)
 
 /* ---- packet and metadata --------------------------------------------- */
 
-void link_payload(struct cg *c, const struct imr_expr *e, int fail)
+static void link_payload(struct cg *c, const struct imr_expr *e, int fail)
 {
 	int off = e->payload.offset, len = e->payload.len;
 	bool win = !c->opts->slow_loads;
@@ -139,7 +141,7 @@ void link_payload(struct cg *c, const struct imr_expr *e, int fail)
 	case IMR_BASE_NH:
 		if (win && off + len <= (c->p->family == NFPROTO_IPV6 ?
 					 NH_WIN6 : NH_WIN4)) {
-			load_value(c, R_WNH, off, len);
+			cg_load_value(c, R_WNH, off, len);
 			return;
 		}
 		if (win && off + len <= NH_WIN6 &&
@@ -147,28 +149,28 @@ void link_payload(struct cg *c, const struct imr_expr *e, int fail)
 			E(c, I_MOV64_REG(R4, R_PKT));
 			E(c, I_ALU64_IMM(BPF_RSH, R4, PKT_NH_WIN6));
 			J(c, BPF_JEQ, R4, 0, slow);
-			load_value(c, R_WNH, off, len);
+			cg_load_value(c, R_WNH, off, len);
 			JA(c, done);
 		}
 		BIND(c, slow);
 		slice(c, false, off, true, len);
 		J(c, BPF_JEQ, R0, 0, fail);
-		load_value(c, R0, 0, len);
+		cg_load_value(c, R0, 0, len);
 		BIND(c, done);
 		return;
 	case IMR_BASE_TH:
 		break;
 	}
 	if (!c->l4_ok)
-		test_flag(c, NFTJ_PKTINFO_L4, true, fail);
+		cg_test_flag(c, NFTJ_PKTINFO_L4, true, fail);
 	c->l4_ok = true;
 	if (!e->payload.fast && !c->nofrag_ok) {
-		test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
+		cg_test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
 		c->nofrag_ok = true;
 	}
 	if (win && off + len <= (int)c->th_win) {
 		J(c, BPF_JEQ, R_WTH, 0, slow);
-		load_value(c, R_WTH, off, len);
+		cg_load_value(c, R_WTH, off, len);
 		JA(c, done);
 	}
 	BIND(c, slow);
@@ -178,15 +180,15 @@ void link_payload(struct cg *c, const struct imr_expr *e, int fail)
 		th_offset(c, off);
 		slice(c, true, 0, false, len);
 		J(c, BPF_JEQ, R0, 0, copy);
-		load_value(c, R0, 0, len);
+		cg_load_value(c, R0, 0, len);
 		JA(c, done);
 		BIND(c, copy);
-		test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
+		cg_test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
 	}
 	th_offset(c, off);
 	slice(c, true, 0, true, len);
 	J(c, BPF_JEQ, R0, 0, fail);
-	load_value(c, R0, 0, len);
+	cg_load_value(c, R0, 0, len);
 	BIND(c, done);
 }
 
@@ -229,7 +231,7 @@ static void meta_pkttype(struct cg *c, int fail)
 	BIND(c, done);
 }
 
-bool link_meta(struct cg *c, const struct imr_expr *e, int fail)
+static void link_meta(struct cg *c, const struct imr_expr *e, int fail)
 {
 	const struct link_btf *b = B(c);
 
@@ -237,25 +239,25 @@ bool link_meta(struct cg *c, const struct imr_expr *e, int fail)
 	case IMR_META_LEN:
 		load_skb(c, R1);
 		E(c, I_LDX(BPF_W, R1, R1, b->skb_len));
-		return true;
+		return;
 	case IMR_META_PROTOCOL:
 		load_skb(c, R1);
 		E(c, I_LDX(BPF_H, R1, R1, b->skb_protocol));
-		return true;
+		return;
 	case IMR_META_MARK:
 		load_skb(c, R1);
 		E(c, I_LDX(BPF_W, R1, R1, b->skb_mark));
-		return true;
+		return;
 	case IMR_META_NFPROTO:
 		load_state(c, R1);
 		E(c, I_LDX(BPF_B, R1, R1, b->st_pf));
-		return true;
+		return;
 	case IMR_META_IIF:
 		meta_ifindex(c, b->st_in);
-		return true;
+		return;
 	case IMR_META_OIF:
 		meta_ifindex(c, b->st_out);
-		return true;
+		return;
 	case IMR_META_IIFTYPE:
 	case IMR_META_OIFTYPE:
 		load_state(c, R1);
@@ -263,19 +265,24 @@ bool link_meta(struct cg *c, const struct imr_expr *e, int fail)
 			   b->st_in : b->st_out));
 		J(c, BPF_JEQ, R1, 0, fail);
 		E(c, I_LDX(BPF_H, R1, R1, b->dev_type));
-		return true;
+		return;
 	case IMR_META_PKTTYPE:
 		meta_pkttype(c, fail);
-		return true;
-	default:
-		/* l4proto: pktinfo, as every target; skuid/skgid: refused */
-		return false;
+		return;
+	case IMR_META_L4PROTO:
+		cg_meta_l4proto(c, fail);	/* pktinfo, as every target */
+		return;
+	case IMR_META_SKUID:
+	case IMR_META_SKGID:
+		/* no IMR_CAP_SOCKET: the builder refuses these rules */
+		c->b->err = -EINVAL;
+		return;
 	}
 }
 
 /* ---- statistics and exits ---------------------------------------------- */
 
-void link_counter(struct cg *c, uint32_t id)
+static void link_counter(struct cg *c, uint32_t id)
 {
 	stats_addr(c, R1, (uint32_t)(sizeof(struct nftj_link_stats) +
 				     id * sizeof(struct nftj_counter)));
@@ -286,7 +293,7 @@ void link_counter(struct cg *c, uint32_t id)
 	E(c, I_ATOMIC_ADD(BPF_DW, R1, R2, 8));
 }
 
-void link_unhandled(struct cg *c)
+static void link_unhandled(struct cg *c)
 {
 	stats_addr(c, R1, offsetof(struct nftj_link_stats, unhandled));
 	E(c, I_MOV64_IMM(R2, 1));
@@ -334,9 +341,9 @@ static void pktinfo_ipv4(struct cg *c, bool validate, int unspec, int done)
 	E(c, I_BSWAP(R2, 16));
 	E(c, I_ALU32_IMM(BPF_AND, R2, 0x1fff));
 	J(c, BPF_JNE, R2, 0, frag);
-	pktinfo_set(c, R1, R5, NFTJ_PKTINFO_L4, done);
+	cg_pktinfo_set(c, R1, R5, NFTJ_PKTINFO_L4, done);
 	BIND(c, frag);
-	pktinfo_set(c, R1, R5, NFTJ_PKTINFO_L4 | NFTJ_PKTINFO_FRAG, done);
+	cg_pktinfo_set(c, R1, R5, NFTJ_PKTINFO_L4 | NFTJ_PKTINFO_FRAG, done);
 }
 
 /*
@@ -354,7 +361,7 @@ static void find_hdr_ipv6(struct cg *c, int unspec, int done)
 		int ext = L(c), four = L(c), got = L(c), frag = L(c);
 		int hdrlen = L(c), fragfirst = L(c), frag_ok = L(c);
 
-		jump_if_ext(c, R_PKT, ext);
+		cg_jump_if_ext(c, R_PKT, ext);
 		JA(c, found);
 		BIND(c, ext);
 		J(c, BPF_JEQ, R_PKT, 59, found);	/* NEXTHDR_NONE */
@@ -387,9 +394,9 @@ static void find_hdr_ipv6(struct cg *c, int unspec, int done)
 		J(c, BPF_JEQ, R5, 0, fragfirst);
 		/* non-first fragment: protocol after it, thoff stays 0 */
 		J(c, BPF_JEQ, R3, 59, frag_ok);		/* NONE: ok */
-		jump_if_ext(c, R3, unspec);
+		cg_jump_if_ext(c, R3, unspec);
 		BIND(c, frag_ok);
-		pktinfo_set(c, -1, R3, NFTJ_PKTINFO_L4 | NFTJ_PKTINFO_FRAG,
+		cg_pktinfo_set(c, -1, R3, NFTJ_PKTINFO_L4 | NFTJ_PKTINFO_FRAG,
 			    done);
 		BIND(c, fragfirst);
 		E(c, I_MOV64_IMM(R5, 8));
@@ -406,7 +413,7 @@ static void find_hdr_ipv6(struct cg *c, int unspec, int done)
 	}
 	JA(c, c->resume0);	/* more headers than unrolled: unhandled */
 	BIND(c, found);
-	pktinfo_set(c, R_WTH, R_PKT, NFTJ_PKTINFO_L4, done);
+	cg_pktinfo_set(c, R_WTH, R_PKT, NFTJ_PKTINFO_L4, done);
 }
 
 static void pktinfo_ipv6(struct cg *c, bool validate, int unspec, int done)
@@ -442,7 +449,7 @@ static void pktinfo_ipv6(struct cg *c, bool validate, int unspec, int done)
  * Main program (every segment): the dynptr, pktinfo with the network
  * header window, then the transport header window.
  */
-void link_main_prologue(struct cg *c)
+static void link_main_prologue(struct cg *c)
 {
 	const struct link_btf *b = B(c);
 	int unspec = L(c), done = L(c), v6 = L(c), nowin = L(c);
@@ -491,7 +498,7 @@ void link_main_prologue(struct cg *c)
 }
 
 /* after R6 = R1 (ctx), R9 = R2 (pktinfo) */
-void link_subprog_prologue(struct cg *c)
+static void link_subprog_prologue(struct cg *c, const struct imr_chain *ch)
 {
 	E(c, I_STX(BPF_DW, R_FP, R3, FP_DYNP));
 	E(c, I_MOV64_REG(R_WNH, R4));
@@ -499,7 +506,7 @@ void link_subprog_prologue(struct cg *c)
 }
 
 /* after R1 = ctx, R2 = pktinfo */
-void link_call_args(struct cg *c)
+static void link_call_args(struct cg *c)
 {
 	E(c, I_LDX(BPF_DW, R3, R_FP, FP_DYNP));
 	E(c, I_MOV64_REG(R4, R_WNH));
@@ -528,7 +535,7 @@ static unsigned int th_need(const struct imr_expr *e)
 }
 
 /* bytes of the transport header window: what the program's loads reach */
-unsigned int link_th_window(const struct imr_prog *p)
+static unsigned int link_th_window(const struct imr_prog *p)
 {
 	unsigned int win = 0, n;
 	size_t i, j, k;
@@ -548,3 +555,51 @@ unsigned int link_th_window(const struct imr_prog *p)
 	}
 	return win;
 }
+
+static int link_init(struct cg *c)
+{
+	c->th_win = link_th_window(c->p);
+	return 0;
+}
+
+/* no interpreter to report the deciding rule to */
+static void link_decided(struct cg *c, uint32_t id)
+{
+}
+
+static void link_policy(struct cg *c)
+{
+	cg_final(c, c->p->chains[0].policy == NF_DROP ? NF_DROP : NF_ACCEPT,
+		 NFTJ_RULE_POLICY);
+}
+
+/*
+ * No interpreter to resume in: the packet is unhandled (dropped and
+ * counted).  Only for packets the program cannot parse and failed tail
+ * calls: a chain with rules left to the interpreter is refused whole.
+ */
+static void link_resume(struct cg *c, size_t rule)
+{
+	link_unhandled(c);
+}
+
+static const struct cg_target_ops link_ops = CG_TARGET_OPS(
+	link_init, link_main_prologue, link_subprog_prologue, link_call_args,
+	link_payload, link_meta, link_counter, link_decided, link_policy,
+	link_resume);
+
+const struct cg_target cg_target_link = {
+	.name = "link",
+	/*
+	 * BPF maps, but no socket owner (nf_tables reads it under the
+	 * socket's callback lock) and no link-layer header (a dynptr starts
+	 * at the network header)
+	 */
+	.caps = IMR_CAP_SETS | IMR_CAP_COUNTERS,
+	.prog_type = NFTJ_PROG_TYPE_NETFILTER,
+	.attach_type = NFTJ_ATTACH_NETFILTER,
+	.nh_off = 0,
+	.flags = CG_T_STATS_MAP | CG_T_SET_MAPS | CG_T_WHOLE_CHAIN |
+		 CG_T_LINK_BTF,
+	.ops = &link_ops,
+};
