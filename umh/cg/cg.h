@@ -175,9 +175,17 @@ void cg_emit_rule(struct cg *c, const struct imr_rule *r);
 void cg_load_value(struct cg *c, int ptr, int off, int len);
 /* jump to fail unless the pktinfo flag is set (want) or clear */
 void cg_test_flag(struct cg *c, uint32_t flag, bool want, int fail);
+/*
+ * Before a transport header load: the rule breaks without a transport
+ * header and, unless the kernel's fast path takes it (e->payload.fast),
+ * on a non-first fragment; each test once per rule
+ */
+void cg_th_checks(struct cg *c, const struct imr_expr *e, int fail);
 void cg_meta_l4proto(struct cg *c, int fail);
 /* the verdict, after ops->decided(decider) */
 void cg_final(struct cg *c, uint32_t verdict, uint32_t decider);
+/* the policy as the verdict (targets that do not resume for it) */
+void cg_policy_verdict(struct cg *c);
 /* return NFTJ_RET_RESUME(rule) */
 void cg_resume(struct cg *c, size_t rule);
 /* services: is there one in rules [first, end) of the chain; zero the
@@ -190,10 +198,33 @@ void cg_skb_pkt_ptrs(struct cg *c);
 void cg_skb_payload(struct cg *c, const struct imr_expr *e, int fail);
 void cg_skb_meta(struct cg *c, const struct imr_expr *e, int fail);
 void cg_skb_pktinfo(struct cg *c);
-/* pktinfo = thoff_reg (-1: none) | proto_reg << 16 | flags; goto done */
-void cg_pktinfo_set(struct cg *c, int thoff_reg, int proto_reg,
-		    uint32_t flags, int done);
-/* jump to label if reg holds an IPv6 extension header's number */
-void cg_jump_if_ext(struct cg *c, int reg, int label);
+
+/*
+ * pktinfo.c: how a target reads the headers pktinfo is computed from.
+ * Scratch registers are R0..R5; the hooks may clobber them.
+ */
+struct cg_hdr_ops {
+	/* the IPv6 walk's state, kept across read(): the type of the next
+	 * header and its offset from the network header */
+	int nh_reg, off_reg;
+	/* R7 = the first len bytes of the network header, or jump to
+	 * short_pkt (a target that cannot tell a short packet from a
+	 * non-linear header goes to c->resume0) */
+	void (*window)(struct cg *c, int len, int short_pkt);
+	/* a register pointing to len bytes at the network header + off_reg,
+	 * or jump to fail (they are not in the packet) */
+	int (*read)(struct cg *c, int off_reg, int len, int fail);
+	/* reg = the packet's length from the network header on (32 bits) */
+	void (*pkt_len)(struct cg *c, int reg);
+	/* reg = the hook's protocol family (inet chains) */
+	void (*nfproto)(struct cg *c, int reg);
+	/* after an inet chain's IPv6 walk, pktinfo set; NULL: nothing */
+	void (*inet_v6)(struct cg *c);
+	/* inet, neither IPv4 nor IPv6: c->resume0 instead of no pktinfo */
+	bool other_unhandled;
+};
+
+/* R9 = pktinfo of the chain's family, as the kernel computes it */
+void cg_pktinfo(struct cg *c, const struct cg_hdr_ops *h);
 
 #endif /* NFTJ_CG_H */

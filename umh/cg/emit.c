@@ -40,6 +40,12 @@ void cg_final(struct cg *c, uint32_t verdict, uint32_t decider)
 	E(c, I_EXIT());
 }
 
+void cg_policy_verdict(struct cg *c)
+{
+	cg_final(c, c->p->chains[0].policy == NF_DROP ? NF_DROP : NF_ACCEPT,
+		 NFTJ_RULE_POLICY);
+}
+
 void cg_resume(struct cg *c, size_t rule)
 {
 	E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(rule)));
@@ -149,12 +155,27 @@ void cg_test_flag(struct cg *c, uint32_t flag, bool want, int fail)
 	J(c, want ? BPF_JEQ : BPF_JNE, R4, 0, fail);
 }
 
-/* meta l4proto: pktinfo's, every target keeps it in R9 */
-void cg_meta_l4proto(struct cg *c, int fail)
+/* no transport header: the rule breaks (once per rule) */
+static void need_l4(struct cg *c, int fail)
 {
 	if (!c->l4_ok)
 		cg_test_flag(c, NFTJ_PKTINFO_L4, true, fail);
 	c->l4_ok = true;
+}
+
+void cg_th_checks(struct cg *c, const struct imr_expr *e, int fail)
+{
+	need_l4(c, fail);
+	if (!e->payload.fast && !c->nofrag_ok) {
+		cg_test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
+		c->nofrag_ok = true;
+	}
+}
+
+/* meta l4proto: pktinfo's, every target keeps it in R9 */
+void cg_meta_l4proto(struct cg *c, int fail)
+{
+	need_l4(c, fail);
 	E(c, I_MOV64_REG(R1, R_PKT));
 	E(c, I_ALU32_IMM(BPF_RSH, R1, 16));
 	E(c, I_ALU32_IMM(BPF_AND, R1, 0xff));

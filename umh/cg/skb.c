@@ -44,13 +44,7 @@ void cg_skb_payload(struct cg *c, const struct imr_expr *e, int fail)
 			E(c, I_ALU64_IMM(BPF_ADD, R3, off));
 		break;
 	case IMR_BASE_TH:
-		if (!c->l4_ok)
-			cg_test_flag(c, NFTJ_PKTINFO_L4, true, fail);
-		c->l4_ok = true;
-		if (!e->payload.fast && !c->nofrag_ok) {
-			cg_test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
-			c->nofrag_ok = true;
-		}
+		cg_th_checks(c, e, fail);
 		/* thoff <= THOFF_MAX (pktinfo): the verifier sees it bounded */
 		E(c, I_MOV64_REG(R4, R_PKT));
 		E(c, I_ALU64_IMM(BPF_AND, R4, THOFF_MAX));
@@ -191,176 +185,50 @@ void cg_skb_meta(struct cg *c, const struct imr_expr *e, int fail)
 	}
 }
 
-/* ---- pktinfo: nft_set_pktinfo_*() ------------------------------------- */
+/* ---- pktinfo: the headers by direct packet access ---------------------- */
 
-void cg_pktinfo_set(struct cg *c, int thoff_reg, int proto_reg,
-		 uint32_t flags, int done)
+static void skb_window(struct cg *c, int len, int short_pkt)
 {
-	E(c, I_MOV64_REG(R_PKT, proto_reg));
-	E(c, I_ALU64_IMM(BPF_LSH, R_PKT, 16));
-	if (thoff_reg >= 0)
-		E(c, I_ALU64_REG(BPF_OR, R_PKT, thoff_reg));
-	E(c, I_ALU64_IMM(BPF_OR, R_PKT, (int32_t)flags));
-	JA(c, done);
-}
-
-/* IPv4; validate: __nft_set_pktinfo_ipv4_validate(), else the plain one */
-static void pktinfo_ipv4(struct cg *c, bool validate, int unspec, int done)
-{
-	int short_pkt = validate ? unspec : c->resume0, frag = L(c);
-
 	E(c, I_MOV64_REG(R3, R_NH));
-	E(c, I_ALU64_IMM(BPF_ADD, R3, 20));
+	E(c, I_ALU64_IMM(BPF_ADD, R3, len));
 	JX(c, BPF_JGT, R3, R_END, short_pkt);
-	E(c, I_LDX(BPF_B, R1, R_NH, 0));
-	if (validate) {
-		E(c, I_MOV64_REG(R2, R1));
-		E(c, I_ALU32_IMM(BPF_RSH, R2, 4));
-		J(c, BPF_JNE, R2, 4, unspec);
-	}
-	E(c, I_ALU32_IMM(BPF_AND, R1, 0xf));
-	if (validate)
-		J(c, BPF_JLT, R1, 5, unspec);
-	E(c, I_ALU32_IMM(BPF_LSH, R1, 2));		/* thoff */
-	if (validate) {
-		E(c, I_LDX(BPF_H, R2, R_NH, 2));	/* tot_len */
-		E(c, I_BSWAP(R2, 16));
-		E(c, I_LDX(BPF_W, R3, R_CTX, SKB(len)));
-		if (c->nh_off)
-			E(c, I_ALU32_IMM(BPF_SUB, R3, c->nh_off));
-		JX(c, BPF_JLT, R3, R2, unspec);
-		JX(c, BPF_JLT, R2, R1, unspec);
-	}
-	E(c, I_LDX(BPF_B, R5, R_NH, 9));		/* protocol */
-	E(c, I_LDX(BPF_H, R2, R_NH, 6));
-	E(c, I_BSWAP(R2, 16));
-	E(c, I_ALU32_IMM(BPF_AND, R2, 0x1fff));
-	J(c, BPF_JNE, R2, 0, frag);
-	cg_pktinfo_set(c, R1, R5, NFTJ_PKTINFO_L4, done);
-	BIND(c, frag);
-	cg_pktinfo_set(c, R1, R5, NFTJ_PKTINFO_L4 | NFTJ_PKTINFO_FRAG, done);
 }
 
-#define IP6_EXT_HDRS_MAX	8
-
-void cg_jump_if_ext(struct cg *c, int reg, int label)
+/* R4 = network header + off_reg, its len bytes in the linear data */
+static int skb_read(struct cg *c, int off_reg, int len, int fail)
 {
-	static const int ext[] = { 0, 43, 44, 51, 59, 60 };
-	unsigned int i;
-
-	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
-		J(c, BPF_JEQ, reg, ext[i], label);
+	E(c, I_MOV64_REG(R4, R_NH));
+	E(c, I_ALU64_REG(BPF_ADD, R4, off_reg));
+	E(c, I_MOV64_REG(R5, R4));
+	E(c, I_ALU64_IMM(BPF_ADD, R5, len));
+	JX(c, BPF_JGT, R5, R_END, fail);
+	return R4;
 }
 
-/* ipv6_find_hdr(skb, &thoff, -1, &fragoff, IP6_FH_F_AUTH) */
-static void find_hdr_ipv6(struct cg *c, int unspec, int done)
+static void skb_pkt_len(struct cg *c, int reg)
 {
-	int found = L(c), i;
-
-	E(c, I_LDX(BPF_B, R3, R_NH, 6));	/* nexthdr */
-	E(c, I_MOV64_IMM(R2, 40));		/* start */
-	for (i = 0; i < IP6_EXT_HDRS_MAX; i++) {
-		int ext = L(c), notfrag = L(c), hdrlen = L(c);
-		int next = L(c), fragfirst = L(c), frag_ok = L(c);
-
-		cg_jump_if_ext(c, R3, ext);
-		JA(c, found);
-		BIND(c, ext);
-		J(c, BPF_JEQ, R3, 59, found);	/* NEXTHDR_NONE */
-		/* hp = skb_header_pointer(start, 2); routing and fragment
-		 * read 4 bytes
-		 */
-		E(c, I_MOV64_REG(R4, R_NH));
-		E(c, I_ALU64_REG(BPF_ADD, R4, R2));
-		E(c, I_MOV64_REG(R5, R4));
-		E(c, I_ALU64_IMM(BPF_ADD, R5, 2));
-		JX(c, BPF_JGT, R5, R_END, unspec);
-		J(c, BPF_JEQ, R3, 43, next);
-		J(c, BPF_JNE, R3, 44, notfrag);
-		BIND(c, next);
-		E(c, I_ALU64_IMM(BPF_ADD, R5, 2));
-		JX(c, BPF_JGT, R5, R_END, unspec);
-		J(c, BPF_JNE, R3, 44, notfrag);
-		/* fragment header */
-		E(c, I_LDX(BPF_H, R5, R4, 2));
-		E(c, I_BSWAP(R5, 16));
-		E(c, I_ALU32_IMM(BPF_AND, R5, 0xfff8));
-		J(c, BPF_JEQ, R5, 0, fragfirst);
-		/* non-first fragment: protocol after it, thoff stays 0 */
-		E(c, I_LDX(BPF_B, R3, R4, 0));
-		J(c, BPF_JEQ, R3, 59, frag_ok);		/* NONE: ok */
-		cg_jump_if_ext(c, R3, unspec);
-		BIND(c, frag_ok);
-		cg_pktinfo_set(c, -1, R3, NFTJ_PKTINFO_L4 | NFTJ_PKTINFO_FRAG,
-			    done);
-		BIND(c, fragfirst);
-		E(c, I_MOV64_IMM(R5, 8));
-		JA(c, hdrlen);
-		BIND(c, notfrag);
-		J(c, BPF_JEQ, R3, 51, found);	/* AUTH ends the walk */
-		E(c, I_LDX(BPF_B, R5, R4, 1));
-		E(c, I_ALU64_IMM(BPF_ADD, R5, 1));
-		E(c, I_ALU64_IMM(BPF_LSH, R5, 3));
-		BIND(c, hdrlen);
-		/*
-		 * A header longer than the rest of the packet: Linux 6.1
-		 * fails (-EBADMSG, no transport header), later kernels walk
-		 * on past the end.  Leave such packets to the interpreter.
-		 */
-		E(c, I_LDX(BPF_W, R0, R_CTX, SKB(len)));
-		if (c->nh_off)
-			E(c, I_ALU32_IMM(BPF_SUB, R0, c->nh_off));
-		E(c, I_ALU32_REG(BPF_SUB, R0, R2));
-		bpf_emit_jmp(c->b, BPF_JMP32 | BPF_JLT | BPF_X, R0, R5, 0,
-			     c->resume0);
-		E(c, I_LDX(BPF_B, R3, R4, 0));
-		E(c, I_ALU64_REG(BPF_ADD, R2, R5));
-	}
-	JA(c, c->resume0);	/* more headers than unrolled: interpreter */
-	BIND(c, found);
-	cg_pktinfo_set(c, R2, R3, NFTJ_PKTINFO_L4, done);
+	E(c, I_LDX(BPF_W, reg, R_CTX, SKB(len)));
+	if (c->nh_off)
+		E(c, I_ALU32_IMM(BPF_SUB, reg, c->nh_off));
 }
 
-static void pktinfo_ipv6(struct cg *c, bool validate, int unspec, int done)
+static void skb_nfproto(struct cg *c, int reg)
 {
-	E(c, I_MOV64_REG(R3, R_NH));
-	E(c, I_ALU64_IMM(BPF_ADD, R3, 40));
-	JX(c, BPF_JGT, R3, R_END, validate ? unspec : c->resume0);
-	if (validate) {
-		E(c, I_LDX(BPF_B, R1, R_NH, 0));
-		E(c, I_ALU32_IMM(BPF_RSH, R1, 4));
-		J(c, BPF_JNE, R1, 6, unspec);
-		E(c, I_LDX(BPF_H, R1, R_NH, 4));
-		E(c, I_BSWAP(R1, 16));
-		E(c, I_ALU64_IMM(BPF_ADD, R1, 40));
-		E(c, I_LDX(BPF_W, R3, R_CTX, SKB(len)));
-		if (c->nh_off)
-			E(c, I_ALU64_IMM(BPF_SUB, R3, c->nh_off));
-		JX(c, BPF_JGT, R1, R3, unspec);
-	}
-	find_hdr_ipv6(c, unspec, done);
+	E(c, I_LDX(BPF_W, reg, R_CTX, SKB_CB(NFTJ_CB_HOOK)));
+	E(c, I_ALU32_IMM(BPF_RSH, reg, 8));
+	E(c, I_ALU32_IMM(BPF_AND, reg, 0xff));
 }
+
+/* R8 is data_end: the walk keeps its state in R9 (free until pktinfo
+ * is set) and R2 (direct reads use R4 and R5 only) */
+static const struct cg_hdr_ops skb_hdr_ops = {
+	.nh_reg = R_PKT, .off_reg = R2,
+	.window = skb_window, .read = skb_read, .pkt_len = skb_pkt_len,
+	.nfproto = skb_nfproto,
+};
 
 /* the test target: pktinfo computed as the kernel does */
 void cg_skb_pktinfo(struct cg *c)
 {
-	int unspec = L(c), done = L(c), v6 = L(c);
-
-	if (c->p->family == NFPROTO_IPV4) {
-		pktinfo_ipv4(c, false, unspec, done);
-	} else if (c->p->family == NFPROTO_IPV6) {
-		pktinfo_ipv6(c, false, unspec, done);
-	} else {
-		E(c, I_LDX(BPF_W, R1, R_CTX, SKB_CB(NFTJ_CB_HOOK)));
-		E(c, I_ALU32_IMM(BPF_RSH, R1, 8));
-		E(c, I_ALU32_IMM(BPF_AND, R1, 0xff));
-		J(c, BPF_JEQ, R1, NFPROTO_IPV6, v6);
-		J(c, BPF_JNE, R1, NFPROTO_IPV4, unspec);
-		pktinfo_ipv4(c, true, unspec, done);
-		BIND(c, v6);
-		pktinfo_ipv6(c, true, unspec, done);
-	}
-	BIND(c, unspec);
-	E(c, I_MOV64_IMM(R_PKT, 0));
-	BIND(c, done);
+	cg_pktinfo(c, &skb_hdr_ops);
 }

@@ -67,16 +67,10 @@ static void test_decided(struct cg *c, uint32_t id)
 	E(c, I_ST(BPF_W, R1, 0, (int32_t)id));
 }
 
-static void test_policy(struct cg *c)
-{
-	cg_final(c, c->p->chains[0].policy == NF_DROP ? NF_DROP : NF_ACCEPT,
-		 NFTJ_RULE_POLICY);
-}
-
 static const struct cg_target_ops test_ops = CG_TARGET_OPS(
 	test_init, test_main_prologue, test_subprog_prologue, test_call_args,
-	cg_skb_payload, cg_skb_meta, test_counter, test_decided, test_policy,
-	cg_resume);
+	cg_skb_payload, cg_skb_meta, test_counter, test_decided,
+	cg_policy_verdict, cg_resume);
 
 const struct cg_target cg_target_test = {
 	.name = "test",
