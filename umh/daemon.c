@@ -35,6 +35,7 @@
 #include "genwatch.h"
 #include "jit.h"
 #include "kctl.h"
+#include "nl.h"
 #include "state.h"
 
 #define SYNC_TRIES	5		/* attempts of a pass while commits land */
@@ -284,26 +285,21 @@ static int ev_cb(const struct nlmsghdr *nlh, void *data)
 /* read every queued event; -errno on a socket error */
 static int ev_drain(struct worker *w)
 {
-	int i;
+	int i, err = -ENOBUFS;
 
-	for (i = 0; i < EV_DRAIN_MAX; i++) {
-		ssize_t n = mnl_socket_recvfrom(w->ev, w->evbuf, EV_BUFSZ);
-
-		if (n < 0 && errno == ENOBUFS) {
-			wlog(w, LOG_WARNING, "event loss (ENOBUFS): full resync");
-			w->resync = true;
-			w->hdr.resyncs++;
-			if (!w->ev_ms)
-				w->ev_ms = now_ms();
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
-		mnl_cb_run(w->evbuf, (size_t)n, 0, 0, ev_cb, w);
+	/* each loss is reported once; the events after it are queued */
+	for (i = 0; i < 64 && err == -ENOBUFS; i++) {
+		err = nftj_nl_events(w->ev, w->evbuf, EV_BUFSZ, EV_DRAIN_MAX,
+				     ev_cb, w);
+		if (err != -ENOBUFS)
+			break;
+		wlog(w, LOG_WARNING, "event loss (ENOBUFS): full resync");
+		w->resync = true;
+		w->hdr.resyncs++;
+		if (!w->ev_ms)
+			w->ev_ms = now_ms();
 	}
-	return 0;
+	return err == -ENOBUFS ? 0 : err;
 }
 
 /* did an event name this table after generation gen? */

@@ -16,7 +16,7 @@ struct nftj_service;
 struct nftj_kctl {
 	struct mnl_socket *nl;
 	uint16_t family;		/* generic netlink family id */
-	uint32_t portid, seq;
+	uint32_t seq;
 	char ext_msg[256];		/* the kernel's message for the last
 					 * error (extended ack), or "" */
 };
