@@ -1142,33 +1142,14 @@ put:
 	return err;
 }
 
-static int do_expr(struct bctx *c, struct nftnl_expr *x)
+static int do_counter(struct bctx *c, struct nftnl_expr *x)
 {
-	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
 	struct imr_stmt *s;
+	int svc;
 
-	if (!strcmp(name, "payload"))
-		return do_payload(c, x);
-	if (!strcmp(name, "meta"))
-		return do_meta(c, x);
-	if (!strcmp(name, "cmp"))
-		return do_cmp(c, x);
-	if (!strcmp(name, "range"))
-		return do_range(c, x);
-	if (!strcmp(name, "bitwise"))
-		return do_bitwise(c, x);
-	if (!strcmp(name, "byteorder"))
-		return do_byteorder(c, x);
-	if (!strcmp(name, "immediate"))
-		return do_immediate(c, x);
-	if (!strcmp(name, "lookup"))
-		return do_lookup(c, x);
-	if (!strcmp(name, "ct"))
-		return do_ct(c, x);
-	if (!strcmp(name, "counter") && has_services(c)) {
+	if (has_services(c)) {
 		/* the rule's own counter: exact in `nft list ruleset` */
-		int svc = svc_stmt(c, x, IMR_SVC_COUNTER, NULL);
-
+		svc = svc_stmt(c, x, IMR_SVC_COUNTER, NULL);
 		if (svc < 0)
 			return svc;
 		c->p->svcs[svc].side_effect = true;
@@ -1176,18 +1157,47 @@ static int do_expr(struct bctx *c, struct nftnl_expr *x)
 		c->side_effect = true;
 		return 0;
 	}
-	if (!strcmp(name, "counter")) {
-		if (!(c->p->caps & IMR_CAP_COUNTERS)) {
-			imr_unsupported(c->rule, "counter on this target");
-			return 0;
-		}
-		s = stmt_add(c, IMR_S_COUNTER);
-		if (!s)
-			return -ENOMEM;
-		s->counter_id = c->rule->id;
-		c->rule->has_counter = true;
+	if (!(c->p->caps & IMR_CAP_COUNTERS)) {
+		imr_unsupported(c->rule, "counter on this target");
 		return 0;
 	}
+	s = stmt_add(c, IMR_S_COUNTER);
+	if (!s)
+		return -ENOMEM;
+	s->counter_id = c->rule->id;
+	c->rule->has_counter = true;
+	return 0;
+}
+
+/*
+ * The expressions the IMR expresses, by name (nftables' netlink_parsers[]
+ * in netlink_delinearize.c).  Any other leaves the rule to the
+ * interpreter, its name the reason.
+ */
+static const struct expr_handler {
+	const char *name;
+	int (*build)(struct bctx *c, struct nftnl_expr *x);
+} expr_handlers[] = {
+	{ "payload",	do_payload },
+	{ "meta",	do_meta },
+	{ "cmp",	do_cmp },
+	{ "range",	do_range },
+	{ "bitwise",	do_bitwise },
+	{ "byteorder",	do_byteorder },
+	{ "immediate",	do_immediate },
+	{ "lookup",	do_lookup },
+	{ "ct",		do_ct },
+	{ "counter",	do_counter },
+};
+
+static int do_expr(struct bctx *c, struct nftnl_expr *x)
+{
+	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
+	size_t i;
+
+	for (i = 0; i < sizeof(expr_handlers) / sizeof(expr_handlers[0]); i++)
+		if (!strcmp(name, expr_handlers[i].name))
+			return expr_handlers[i].build(c, x);
 	imr_unsupported(c->rule, "%s", name);
 	return 0;
 }
