@@ -265,7 +265,7 @@ static int parse_genid(const char *s, uint32_t *v)
 	return 0;
 }
 
-int cmd_attach(int argc, char **argv, const char *netns)
+static int attach_kernel(int argc, char **argv, const char *netns)
 {
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -302,6 +302,25 @@ int cmd_attach(int argc, char **argv, const char *netns)
 	if (netns && cli_netns_enter(netns))
 		return 1;
 	return attach_run(&o);
+}
+
+/* is opt among the command's arguments (before a "--")? */
+static bool has_opt(int argc, char **argv, const char *opt)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], opt))
+			return true;
+	return false;
+}
+
+/* attach --link is another command with its own options and help */
+int cmd_attach(int argc, char **argv, const char *netns)
+{
+	if (has_opt(argc, argv, "--link"))
+		return cmd_attach_link(argc, argv, netns);
+	return attach_kernel(argc, argv, netns);
 }
 
 int cmd_detach(int argc, char **argv, const char *netns)

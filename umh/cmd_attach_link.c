@@ -399,7 +399,7 @@ int cmd_attach_link(int argc, char **argv, const char *netns)
 			return EXIT_USAGE;
 		}
 	}
-	if (!o.link) {		/* main() sends only --link here */
+	if (!o.link) {		/* cmd_attach() sends only --link here */
 		errmsg("attach: --link expected");
 		return EXIT_USAGE;
 	}
