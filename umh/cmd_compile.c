@@ -157,9 +157,9 @@ static json_t *chain_report(struct compile_opts *o,
 
 	err = nftj_prog_build(&jp, rs, family, table, chain, &bo);
 	r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I}",
-		      "family", family_name(family), "table", table,
+		      "family", cli_family_name(family), "table", table,
 		      "chain", chain,
-		      "hook", hook_name(nftnl_chain_get_u32(nc,
+		      "hook", cli_hook_name(nftnl_chain_get_u32(nc,
 						NFTNL_CHAIN_HOOKNUM)),
 		      "priority", (int)nftnl_chain_get_u32(nc,
 						NFTNL_CHAIN_PRIO),
@@ -300,7 +300,7 @@ static int run(struct compile_opts *o)
 	struct nftnl_chain *nc;
 	json_t *all = json_array();
 
-	if (ruleset_load(&rs))
+	if (cli_ruleset_load(&rs))
 		return 1;
 	it = nftnl_chain_list_iter_create(rs.chains);
 	while (it && (nc = nftnl_chain_list_iter_next(it))) {
@@ -334,12 +334,12 @@ static int run(struct compile_opts *o)
 	}
 	nftj_ruleset_free(&rs);
 	if (o->kernel_missing[0])
-		errmsg("%s (compile --no-load shows the code)",
-		       o->kernel_missing);
+		cli_errmsg("%s (compile --no-load shows the code)",
+			   o->kernel_missing);
 	if (!o->matched && (o->table || o->chain)) {
-		errmsg("no base chain matches%s%s%s%s", o->table ? " table " : "",
-		       o->table ? o->table : "", o->chain ? " chain " : "",
-		       o->chain ? o->chain : "");
+		cli_errmsg("no base chain matches%s%s%s%s", o->table ? " table " : "",
+			   o->table ? o->table : "", o->chain ? " chain " : "",
+			   o->chain ? o->chain : "");
 		return 1;
 	}
 	return o->failed ? 1 : 0;
@@ -372,20 +372,20 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		case 'L': o.no_load = true; break;
 		case 'I':
 			if (stages_parse(optarg, &o.dump_imr)) {
-				errmsg("compile: --dump-imr: stages are build, optimize, cut, prune or all");
+				cli_errmsg("compile: --dump-imr: stages are build, optimize, cut, prune or all");
 				return EXIT_USAGE;
 			}
 			break;
 		case 'n': netns = optarg; break;
 		case 'f':
-			if (family_parse(optarg, &o.family)) {
-				errmsg("compile: unknown family %s", optarg);
+			if (cli_family_parse(optarg, &o.family)) {
+				cli_errmsg("compile: unknown family %s", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'T':
 			if (nftj_target_parse(optarg, &o.target)) {
-				errmsg("compile: unknown target %s", optarg);
+				cli_errmsg("compile: unknown target %s", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -398,7 +398,7 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		}
 	}
 	if (optind < argc) {
-		errmsg("compile: unexpected argument %s", argv[optind]);
+		cli_errmsg("compile: unexpected argument %s", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (netns && cli_netns_enter(netns))

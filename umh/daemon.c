@@ -492,7 +492,7 @@ static void first_interpreted(const struct nftj_prog *jp,
 
 static const char *fam(uint32_t family)
 {
-	return family_name(family);
+	return cli_family_name(family);
 }
 
 /* a failure that may go away by itself: retried without an event */
@@ -934,7 +934,7 @@ static int enter(struct worker *w)
 	int err;
 
 	for (;;) {
-		err = netns_enter(w->netns);
+		err = nftj_netns_enter(w->netns);
 		if (err != -EINVAL || now_ms() > until)
 			break;
 		if (check_stop(w, 50))

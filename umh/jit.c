@@ -120,7 +120,7 @@ static void prog_name(struct nftj_prog *jp, const char *table,
  * relative, so the rest runs unchanged; the verifier refuses it with
  * "R7 !read_ok".
  */
-static struct bpf_insn *fault_insns(const struct bpf_buf *b, size_t *len)
+static struct bpf_insn *fault_insns(const struct bbuf *b, size_t *len)
 {
 	struct bpf_insn *p = calloc(b->len + 1, sizeof(*p));
 
@@ -307,7 +307,7 @@ static int stage_build(struct pipe *x)
 	int err;
 
 	if (x->t->flags & CG_T_LINK_BTF) {
-		err = link_btf_get(&x->cgo.btf, jp->why, sizeof(jp->why));
+		err = linkbtf_get(&x->cgo.btf, jp->why, sizeof(jp->why));
 		if (err)
 			return err == -ENOENT ? -EOPNOTSUPP : err;
 	}
@@ -528,7 +528,7 @@ void nftj_prog_free(struct nftj_prog *jp)
 	for (i = 0; i < jp->nseg; i++) {
 		if (jp->seg[i].fd >= 0)
 			close(jp->seg[i].fd);
-		bpf_buf_free(&jp->seg[i].buf);
+		bbuf_free(&jp->seg[i].buf);
 	}
 	if (jp->maps.prog_array_fd >= 0)
 		close(jp->maps.prog_array_fd);

@@ -34,7 +34,7 @@ struct nftj_service {
 
 /* one program of a chain: long chains are split into tail-called segments */
 struct nftj_seg {
-	struct bpf_buf buf;
+	struct bbuf buf;
 	int fd;
 	uint32_t id;
 	uint32_t jited_len;

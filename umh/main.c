@@ -85,6 +85,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[0], cmds[i].name))
 			return cmds[i].run(argc, argv, netns);
-	errmsg("unknown command %s (try --help)", argv[0]);
+	cli_errmsg("unknown command %s (try --help)", argv[0]);
 	return EXIT_USAGE;
 }

@@ -245,12 +245,12 @@ UNIT_TEST(services_imr)
 
 /* ---- instructions ------------------------------------------------------ */
 
-static int find_kcall(const struct bpf_buf *b, int from)
+static int find_kcall(const struct bbuf *b, int from)
 {
 	size_t i;
 
 	for (i = (size_t)from; i < b->len; i++)
-		if (bpf_insn_is_kfunc_call(&b->insn[i]))
+		if (nftj_insn_is_kfunc_call(&b->insn[i]))
 			return (int)i;
 	return -1;
 }
@@ -263,7 +263,7 @@ static bool insn_is(const struct bpf_insn *in, uint8_t code, uint8_t dst,
 }
 
 /* *(u32 *)(r10 off) = rX somewhere in [from, to) */
-static bool stores_word(const struct bpf_buf *b, int from, int to,
+static bool stores_word(const struct bbuf *b, int from, int to,
 			int16_t off)
 {
 	int i;
@@ -276,7 +276,7 @@ static bool stores_word(const struct bpf_buf *b, int from, int to,
 }
 
 /* the value of "w0 = imm; exit" first reached from i */
-static int64_t exit_value(const struct bpf_buf *b, int i)
+static int64_t exit_value(const struct bbuf *b, int i)
 {
 	for (; (size_t)i + 1 < b->len; i++)
 		if (b->insn[i].code == (BPF_ALU | BPF_MOV | BPF_K) &&
@@ -289,7 +289,7 @@ static int64_t exit_value(const struct bpf_buf *b, int i)
 static void check_insns(struct nftj_ruleset *rs)
 {
 	struct nftj_kfunc kf = { .btf_id = 4242, .off = NFTJ_KFUNC_FD_IDX };
-	const struct bpf_buf *b;
+	const struct bbuf *b;
 	int call, prev = 0, i, n = 0;
 
 	CHECK_EQ(kbuild(rs, "c"), 0);
@@ -463,7 +463,7 @@ static size_t stub_emit(struct bpf_insn *out, uint32_t svc)
 /* load segment 0 with its kfunc calls turned into calls of stubs */
 static int stub_load(void)
 {
-	const struct bpf_buf *b = &jp.seg[0].buf;
+	const struct bbuf *b = &jp.seg[0].buf;
 	size_t n = b->len, i, *start;
 	struct bpf_insn *insn;
 	LIBBPF_OPTS(bpf_prog_load_opts, o);
@@ -485,7 +485,7 @@ static int stub_load(void)
 		n += stub_emit(insn + n, s);
 	}
 	for (i = 0; i < b->len; i++) {
-		if (!bpf_insn_is_kfunc_call(&insn[i]))
+		if (!nftj_insn_is_kfunc_call(&insn[i]))
 			continue;
 		s = (uint32_t)insn[i - 1].imm;	/* r2 = service */
 		insn[i] = BPF_I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0,

@@ -54,7 +54,7 @@ struct cg {
 	const struct cg_target *t;
 	const struct cg_opts *opts;
 	const struct cg_maps *maps;	/* planning: no maps, fds -1 */
-	struct bpf_buf *b;
+	struct bbuf *b;
 	int nh_off;
 	bool in_main;
 	uint32_t rule_id;	/* the rule being emitted: the decider */
@@ -77,41 +77,41 @@ struct cg {
 
 static inline void E(struct cg *c, struct bpf_insn i)
 {
-	bpf_emit(c->b, i);
+	bbuf_emit(c->b, i);
 }
 
 static inline void J(struct cg *c, uint8_t op, uint8_t dst, int32_t imm,
 		     int label)
 {
-	bpf_emit_jmp(c->b, BPF_JMP | op | BPF_K, dst, 0, imm, label);
+	bbuf_emit_jmp(c->b, BPF_JMP | op | BPF_K, dst, 0, imm, label);
 }
 
 static inline void JX(struct cg *c, uint8_t op, uint8_t dst, uint8_t src,
 		      int label)
 {
-	bpf_emit_jmp(c->b, BPF_JMP | op | BPF_X, dst, src, 0, label);
+	bbuf_emit_jmp(c->b, BPF_JMP | op | BPF_X, dst, src, 0, label);
 }
 
 /* 32-bit compare: a kfunc returning int leaves R0's upper half unset */
 static inline void J32(struct cg *c, uint8_t op, uint8_t dst, int32_t imm,
 		       int label)
 {
-	bpf_emit_jmp(c->b, BPF_JMP32 | op | BPF_K, dst, 0, imm, label);
+	bbuf_emit_jmp(c->b, BPF_JMP32 | op | BPF_K, dst, 0, imm, label);
 }
 
 static inline void JA(struct cg *c, int label)
 {
-	bpf_emit_jmp(c->b, BPF_JMP | BPF_JA, 0, 0, 0, label);
+	bbuf_emit_jmp(c->b, BPF_JMP | BPF_JA, 0, 0, 0, label);
 }
 
 static inline int L(struct cg *c)
 {
-	return bpf_label_new(c->b);
+	return bbuf_label_new(c->b);
 }
 
 static inline void BIND(struct cg *c, int label)
 {
-	bpf_label_bind(c->b, label);
+	bbuf_label_bind(c->b, label);
 }
 
 /*
@@ -169,7 +169,7 @@ extern const struct cg_target cg_target_test, cg_target_kernel,
 /* emit.c: what every target shares */
 int cg_init(struct cg *c, const struct imr_prog *p, const struct cg_target *t,
 	    const struct cg_opts *opts, const struct cg_maps *maps,
-	    struct bpf_buf *b);
+	    struct bbuf *b);
 void cg_emit_rule(struct cg *c, const struct imr_rule *r);
 /* R1 (R2) = len bytes at [ptr + off], memory order; uses R4 */
 void cg_load_value(struct cg *c, int ptr, int off, int len);

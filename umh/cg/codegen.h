@@ -54,7 +54,7 @@ enum nftj_target {
 #define CG_T_SET_MAPS		0x04	/* BPF copies of the sets */
 #define CG_T_WHOLE_CHAIN	0x08	/* cannot leave rules to the
 					 * interpreter: all or nothing */
-#define CG_T_LINK_BTF		0x10	/* needs link_btf_get() */
+#define CG_T_LINK_BTF		0x10	/* needs linkbtf_get() */
 
 struct cg_target_ops;
 
@@ -74,7 +74,7 @@ const struct cg_target *cg_target_get(enum nftj_target t);
 /* by name: 0 or -EINVAL */
 int cg_target_parse(const char *name, enum nftj_target *t);
 
-struct link_btf;
+struct linkbtf;
 
 #define CG_RET_RETURN	2	/* subprogram: back to the calling chain */
 /*
@@ -94,7 +94,7 @@ struct cg_opts {
 	bool slow_loads;	/* testing: every packet read takes the
 				 * bpf_skb_load_bytes() path of non-linear
 				 * packets */
-	const struct link_btf *btf;	/* borrowed from link_btf_get()'s
+	const struct linkbtf *btf;	/* borrowed from linkbtf_get()'s
 					 * per-process cache (link target):
 					 * kfuncs, struct offsets of the
 					 * running kernel */
@@ -149,6 +149,6 @@ int cg_plan(const struct imr_prog *p, enum nftj_target target,
  */
 int cg_emit(const struct imr_prog *p, enum nftj_target target,
 	    const struct cg_opts *opts, const struct cg_maps *maps,
-	    const struct cg_plan *plan, size_t seg, struct bpf_buf *b);
+	    const struct cg_plan *plan, size_t seg, struct bbuf *b);
 
 #endif /* NFTJ_CODEGEN_H */

@@ -70,7 +70,7 @@ static void emit_call_chain(struct cg *c, int chain)
 	c->t->ops->call_args(c);
 	if (c->chain_label[chain] < 0)
 		c->chain_label[chain] = L(c);
-	bpf_emit_call_label(c->b, c->chain_label[chain]);
+	bbuf_emit_call_label(c->b, c->chain_label[chain]);
 }
 
 /*
@@ -202,7 +202,7 @@ static void alu_const(struct cg *c, uint8_t op, int reg, uint64_t v, int len)
 		E(c, I_ALU64_IMM(op, reg, (int32_t)v));
 		return;
 	}
-	bpf_emit_ld_imm64(c->b, R3, v);
+	bbuf_emit_ld_imm64(c->b, R3, v);
 	E(c, I_ALU64_REG(op, reg, R3));
 }
 
@@ -314,7 +314,7 @@ static void jcmp(struct cg *c, uint8_t jop, int reg, uint64_t k, int label)
 		J(c, jop, reg, (int32_t)k, label);
 		return;
 	}
-	bpf_emit_ld_imm64(c->b, R3, k);
+	bbuf_emit_ld_imm64(c->b, R3, k);
 	JX(c, jop, reg, R3, label);
 }
 
@@ -459,8 +459,8 @@ static void emit_set_lookup(struct cg *c, const struct imr_stmt *s, int fail)
 	bool lpm = set->flags & NFT_SET_INTERVAL;
 
 	build_key(c, s->expr, fail);
-	bpf_emit_ld_map_fd(c->b, R1, c->maps->set_fd ?
-			   c->maps->set_fd[s->set] : -1);
+	bbuf_emit_ld_map_fd(c->b, R1, c->maps->set_fd ?
+			    c->maps->set_fd[s->set] : -1);
 	E(c, I_MOV64_REG(R2, R_FP));
 	if (lpm) {
 		E(c, I_ST(BPF_W, R_FP, FP_KEY, (int32_t)(set->key_len * 8)));
@@ -710,7 +710,7 @@ void cg_emit_rule(struct cg *c, const struct imr_rule *r)
 static void emit_tail_call(struct cg *c, size_t next_rule)
 {
 	E(c, I_MOV64_REG(R1, R_CTX));
-	bpf_emit_ld_map_fd(c->b, R2, c->maps->prog_array_fd);
+	bbuf_emit_ld_map_fd(c->b, R2, c->maps->prog_array_fd);
 	E(c, I_MOV64_IMM(R3, (int32_t)(c->seg + 1)));
 	E(c, I_CALL(BPF_FUNC_tail_call));
 	/* only if the tail call failed: the interpreter goes on */
@@ -765,7 +765,7 @@ static void emit_subprog(struct cg *c, int chain)
 
 int cg_init(struct cg *c, const struct imr_prog *p, const struct cg_target *t,
 	    const struct cg_opts *opts, const struct cg_maps *maps,
-	    struct bpf_buf *b)
+	    struct bbuf *b)
 {
 	size_t i;
 	int err;
@@ -790,7 +790,7 @@ int cg_init(struct cg *c, const struct imr_prog *p, const struct cg_target *t,
 
 int cg_emit(const struct imr_prog *p, enum nftj_target target,
 	    const struct cg_opts *opts, const struct cg_maps *maps,
-	    const struct cg_plan *plan, size_t seg, struct bpf_buf *b)
+	    const struct cg_plan *plan, size_t seg, struct bbuf *b)
 {
 	struct cg c;
 	bool *done;
@@ -821,5 +821,5 @@ int cg_emit(const struct imr_prog *p, enum nftj_target target,
 	} while (again);
 	free(c.chain_label);
 	free(done);
-	return bpf_buf_finish(b);
+	return bbuf_finish(b);
 }

@@ -66,7 +66,7 @@
 _Static_assert(sizeof(struct nftj_link_stats) ==
 	       sizeof(struct nftj_test_stats), "statistics header size");
 
-static const struct link_btf *B(const struct cg *c)
+static const struct linkbtf *B(const struct cg *c)
 {
 	return c->opts->btf;
 }
@@ -202,7 +202,7 @@ static void meta_ifindex(struct cg *c, int16_t dev_off)
 /* nft_meta_get_eval_pkttype_lo() for looped-back packets */
 static void meta_pkttype(struct cg *c, int fail)
 {
-	const struct link_btf *b = B(c);
+	const struct linkbtf *b = B(c);
 	int done = L(c);
 
 	load_skb(c, R1);
@@ -225,7 +225,7 @@ static void meta_pkttype(struct cg *c, int fail)
 
 static void link_meta(struct cg *c, const struct imr_expr *e, int fail)
 {
-	const struct link_btf *b = B(c);
+	const struct linkbtf *b = B(c);
 
 	switch (e->meta) {
 	case IMR_META_LEN:
@@ -355,7 +355,7 @@ static const struct cg_hdr_ops link_hdr_ops = {
  */
 static void link_main_prologue(struct cg *c)
 {
-	const struct link_btf *b = B(c);
+	const struct linkbtf *b = B(c);
 	int nowin = L(c);
 
 	E(c, I_MOV64_REG(R_CTX, R1));

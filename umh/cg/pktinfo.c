@@ -138,8 +138,8 @@ static void ipv6_ext_hdr(struct cg *c, const struct cg_hdr_ops *h,
 	 */
 	h->pkt_len(c, R0);
 	E(c, I_ALU32_REG(BPF_SUB, R0, off));
-	bpf_emit_jmp(c->b, BPF_JMP32 | BPF_JLT | BPF_X, R0, R5, 0,
-		     c->resume0);
+	bbuf_emit_jmp(c->b, BPF_JMP32 | BPF_JLT | BPF_X, R0, R5, 0,
+		      c->resume0);
 	E(c, I_MOV64_REG(nh, R3));
 	E(c, I_ALU64_REG(BPF_ADD, off, R5));
 }

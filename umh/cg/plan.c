@@ -24,12 +24,12 @@ static unsigned int chain_cost(struct cg *c, int chain);
 static unsigned int rule_cost(struct cg *c, const struct imr_rule *r,
 			      bool *direct)
 {
-	struct bpf_buf scratch, *saved = c->b;
+	struct bbuf scratch, *saved = c->b;
 	int *labels = c->chain_label;
 	unsigned int cost;
 	size_t i;
 
-	bpf_buf_init(&scratch);
+	bbuf_init(&scratch);
 	c->b = &scratch;
 	c->chain_label = malloc(c->p->nchains * sizeof(int));
 	if (!c->chain_label) {
@@ -52,7 +52,7 @@ static unsigned int rule_cost(struct cg *c, const struct imr_rule *r,
 	free(c->chain_label);
 	c->chain_label = labels;
 	c->b = saved;
-	bpf_buf_free(&scratch);
+	bbuf_free(&scratch);
 	return cost;
 }
 

@@ -173,7 +173,7 @@ void cg_skb_meta(struct cg *c, const struct imr_expr *e, int fail)
 		E(c, I_ALU64_IMM(BPF_AND, R4, NFTJ_F_HAS_SK << 16));
 		J(c, BPF_JEQ, R4, 0, fail);
 		E(c, I_ST(BPF_W, R_FP, FP_SCRATCH, 0));
-		bpf_emit_ld_map_fd(c->b, R1, c->maps->meta_fd);
+		bbuf_emit_ld_map_fd(c->b, R1, c->maps->meta_fd);
 		E(c, I_MOV64_REG(R2, R_FP));
 		E(c, I_ALU64_IMM(BPF_ADD, R2, FP_SCRATCH));
 		E(c, I_CALL(BPF_FUNC_map_lookup_elem));

@@ -26,7 +26,7 @@ static void test_main_prologue(struct cg *c)
 	E(c, I_MOV64_REG(R_CTX, R1));
 	cg_skb_pkt_ptrs(c);
 	E(c, I_ST(BPF_W, R_FP, FP_KEY, 0));
-	bpf_emit_ld_map_fd(c->b, R1, c->maps->stats_fd);
+	bbuf_emit_ld_map_fd(c->b, R1, c->maps->stats_fd);
 	E(c, I_MOV64_REG(R2, R_FP));
 	E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEY));
 	E(c, I_CALL(BPF_FUNC_map_lookup_elem));
