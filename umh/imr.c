@@ -215,6 +215,8 @@ int imr_expr_print(const struct imr_expr *e, char *buf, size_t size)
 		}
 		return off;
 	case IMR_E_SVC:
+		if (e->svc.index == IMR_SVC_PRUNED)
+			return snprintf(buf, size, "svc-.%s", e->svc.name);
 		return snprintf(buf, size, "svc%u.%s", e->svc.index,
 				e->svc.name);
 	}
@@ -229,9 +231,12 @@ int imr_expr_print(const struct imr_expr *e, char *buf, size_t size)
 static int svc_stmt_print(const struct imr_prog *p, const struct imr_stmt *s,
 			  char *buf, size_t size)
 {
-	const struct imr_svc *v = &p->svcs[s->svc];
+	const struct imr_svc *v;
 	int off = 0;
 
+	if (s->svc >= p->nsvcs)		/* pruned: the rule does not run */
+		return snprintf(buf, size, "svc-: pruned");
+	v = &p->svcs[s->svc];
 	ADV(snprintf(buf, size, "svc%u: ", s->svc));
 	switch (v->kind) {
 	case IMR_SVC_COUNTER:

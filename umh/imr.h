@@ -135,6 +135,9 @@ enum imr_stmt_type {
 	IMR_S_SERVICE,		/* kernel-evaluated expression, see imr_svc */
 };
 
+/* a service statement or value of a rule the program does not run */
+#define IMR_SVC_PRUNED		0x7fffffffU
+
 /* what a service is; decides how its return value is handled */
 enum imr_svc_kind {
 	IMR_SVC_COUNTER,	/* side effect; NFT_CONTINUE */
@@ -181,7 +184,9 @@ struct imr_stmt {
 	enum imr_verdict verdict;	/* VERDICT */
 	int chain;			/* VERDICT jump/goto target chain */
 	uint32_t counter_id;		/* COUNTER: program-wide rule id */
-	uint32_t svc;			/* SERVICE: index into prog svcs;
+	uint32_t svc;			/* SERVICE: index into prog svcs
+					 * (IMR_SVC_PRUNED: the program does
+					 * not run the rule);
 					 * expr is the key of lookups, written
 					 * to the register file at key_word */
 };

@@ -22,7 +22,6 @@ void imr_cut(struct imr_prog *p, size_t rule, const char *reason)
 /* ---- services the program keeps ---------------------------------------- */
 
 #define SVC_RENUMBERED	0x80000000U
-#define SVC_DROPPED	0x7fffffffU
 
 static void mark_used(const struct imr_rule *r, bool *used)
 {
@@ -83,7 +82,7 @@ int imr_svc_prune(struct imr_prog *p)
 			if (imr_rule_runs(p, reach, (int)i, j))
 				mark_used(&p->chains[i].rules[j], used);
 	for (i = 0; i < p->nsvcs; i++) {
-		map[i] = used[i] ? n : SVC_DROPPED;
+		map[i] = used[i] ? n : IMR_SVC_PRUNED;
 		if (used[i])
 			p->svcs[n++] = p->svcs[i];
 	}

@@ -42,18 +42,27 @@ struct seen {
 	enum nftj_stage st[NFTJ_STAGES];
 	size_t nsvcs[NFTJ_STAGES];
 	int check[NFTJ_STAGES];
+	char *print[NFTJ_STAGES];	/* imr_prog_print() */
 };
 
 static void record(enum nftj_stage st, const struct imr_prog *p, void *ctx)
 {
 	struct seen *s = ctx;
 	char why[200];
+	size_t len;
+	FILE *f;
 
 	if (s->n >= NFTJ_STAGES)
 		return;
 	s->st[s->n] = st;
 	s->nsvcs[s->n] = p->nsvcs;
-	s->check[s->n++] = imr_check(p, NULL, why, sizeof(why));
+	s->check[s->n] = imr_check(p, NULL, why, sizeof(why));
+	f = open_memstream(&s->print[s->n], &len);
+	if (f) {
+		imr_prog_print(p, f);
+		fclose(f);
+	}
+	s->n++;
 }
 
 static void stages_in_order(struct nftj_ruleset *rs)
@@ -76,6 +85,13 @@ static void stages_in_order(struct nftj_ruleset *rs)
 	CHECK_EQ(s.nsvcs[NFTJ_STAGE_CUT], 6);
 	CHECK_EQ(s.nsvcs[NFTJ_STAGE_PRUNE], 3);
 	CHECK_EQ(jp.imr.chains[0].first_unsupported, 2);
+	/* rules 3 and 4 (and sub) do not run: their services are pruned,
+	 * and printing them (compile --dump-imr prune) says so */
+	CHECK(s.print[NFTJ_STAGE_PRUNE]);
+	CHECK(strstr(s.print[NFTJ_STAGE_PRUNE], ": svc-: pruned; drop\n"));
+	CHECK(strstr(s.print[NFTJ_STAGE_BUILD], "svc5: counter"));
+	for (i = 0; i < s.n; i++)
+		free(s.print[i]);
 	/* no code, no maps, nothing loaded */
 	CHECK_EQ(jp.nseg, 0);
 	CHECK_EQ(jp.insns, 0);
