@@ -16,6 +16,7 @@ UMH_LIB_SRCS	:= $(filter-out umh/main.c umh/cmd_%.c,$(wildcard umh/*.c)) \
 UMH_LIB_OBJS	:= $(UMH_LIB_SRCS:.c=.o)
 UMH_CLI_OBJS	:= umh/main.o $(patsubst %.c,%.o,$(wildcard umh/cmd_*.c))
 UNIT_OBJS	:= $(patsubst %.c,%.o,$(wildcard tests/unit/*.c))
+GOLDEN_OBJS	:= $(patsubst %.c,%.o,$(wildcard tests/golden/*.c))
 
 PREFIX		?= /usr/local
 # `make install` (binary, man pages, systemd unit) and `make uninstall`:
@@ -46,18 +47,25 @@ umh/nft-jit: $(UMH_CLI_OBJS) umh/libnftjit.a
 tests/unit/unit-tests: $(UNIT_OBJS) umh/libnftjit.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
+# golden tests of the IMR passes (tests/golden/README.md): no root needed
+tests/golden/golden: $(GOLDEN_OBJS) umh/libnftjit.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) -ldl
+
 %.o: %.c $(wildcard umh/*.h umh/cg/*.h include/uapi/linux/netfilter/*.h \
-		     tests/unit/*.h)
+		     tests/unit/*.h tests/golden/*.h)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The README's test command: installs what it needs, builds, runs all.
 check:
 	tools/install-deps
-	$(MAKE) all tests/unit/unit-tests
+	$(MAKE) all tests/unit/unit-tests tests/golden/golden
 	tools/run-checks
 
 unit: tests/unit/unit-tests
 	tests/unit/unit-tests
+
+golden: tests/golden/golden
+	tests/golden/golden
 
 diff: all
 	python3 tests/diff/run.py --nft-jit umh/nft-jit
@@ -159,7 +167,7 @@ kselftest: vm-test
 
 clean:
 	rm -f umh/*.o umh/cg/*.o umh/*.a umh/nft-jit tests/unit/*.o \
-		tests/unit/unit-tests
+		tests/unit/unit-tests tests/golden/*.o tests/golden/golden
 
-.PHONY: all check unit diff demo deps install clean vm-run vm-shell vm-test kselftest \
+.PHONY: all check unit golden diff demo deps install clean vm-run vm-shell vm-test kselftest \
 	bench
