@@ -11,10 +11,12 @@ CFLAGS		+= -Wall -Wextra -Wno-unused-parameter -Wmissing-prototypes \
 CPPFLAGS	+= -Iumh -Iinclude/uapi -DNFTJ_VERSION=\"0.1\"
 LIBS		:= -lnftables -lnftnl -lmnl -lbpf -lpcap -ljansson
 
-UMH_LIB_SRCS	:= $(filter-out umh/main.c umh/cmd_%.c,$(wildcard umh/*.c))
+UMH_LIB_SRCS	:= $(filter-out umh/main.c umh/cmd_%.c,$(wildcard umh/*.c)) \
+		   $(wildcard umh/cg/*.c)
 UMH_LIB_OBJS	:= $(UMH_LIB_SRCS:.c=.o)
 UMH_CLI_OBJS	:= umh/main.o $(patsubst %.c,%.o,$(wildcard umh/cmd_*.c))
 UNIT_OBJS	:= $(patsubst %.c,%.o,$(wildcard tests/unit/*.c))
+GOLDEN_OBJS	:= $(patsubst %.c,%.o,$(wildcard tests/golden/*.c))
 
 PREFIX		?= /usr/local
 # `make install` (binary, man pages, systemd unit) and `make uninstall`:
@@ -36,6 +38,7 @@ SYSTEMD_UNIT	:= dist/nft-jit.service
 all: umh/nft-jit
 
 umh/libnftjit.a: $(UMH_LIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 umh/nft-jit: $(UMH_CLI_OBJS) umh/libnftjit.a
@@ -44,7 +47,12 @@ umh/nft-jit: $(UMH_CLI_OBJS) umh/libnftjit.a
 tests/unit/unit-tests: $(UNIT_OBJS) umh/libnftjit.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-%.o: %.c $(wildcard umh/*.h include/uapi/linux/netfilter/*.h tests/unit/*.h)
+# golden tests of the IMR passes (tests/golden/README.md): no root needed
+tests/golden/golden: $(GOLDEN_OBJS) umh/libnftjit.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) -ldl
+
+%.o: %.c $(wildcard umh/*.h umh/cg/*.h include/uapi/linux/netfilter/*.h \
+		     tests/unit/*.h tests/golden/*.h)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The fuzzer (tests/fuzz/README.md): the umh library and the harness
@@ -62,11 +70,11 @@ FUZZ_LIB_OBJS	:= $(patsubst umh/%.c,$(FUZZ_DIR)/umh/%.o,$(UMH_LIB_SRCS))
 FUZZ_OBJS	:= $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%.o,\
 		   $(filter-out tests/fuzz/capture.c,$(wildcard tests/fuzz/*.c)))
 
-$(FUZZ_DIR)/umh/%.o: umh/%.c $(wildcard umh/*.h include/uapi/linux/netfilter/*.h)
+$(FUZZ_DIR)/umh/%.o: umh/%.c $(wildcard umh/*.h umh/cg/*.h include/uapi/linux/netfilter/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_DIR)/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h $(wildcard umh/*.h)
+$(FUZZ_DIR)/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h $(wildcard umh/*.h umh/cg/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
@@ -97,11 +105,14 @@ fuzz-seeds:
 # The README's test command: installs what it needs, builds, runs all.
 check:
 	tools/install-deps
-	$(MAKE) all tests/unit/unit-tests
+	$(MAKE) all tests/unit/unit-tests tests/golden/golden
 	tools/run-checks
 
 unit: tests/unit/unit-tests
 	tests/unit/unit-tests
+
+golden: tests/golden/golden
+	tests/golden/golden
 
 diff: all
 	python3 tests/diff/run.py --nft-jit umh/nft-jit
@@ -202,8 +213,9 @@ vm-test:
 kselftest: vm-test
 
 clean:
-	rm -f umh/*.o umh/*.a umh/nft-jit tests/unit/*.o tests/unit/unit-tests
+	rm -f umh/*.o umh/cg/*.o umh/*.a umh/nft-jit tests/unit/*.o \
+		tests/unit/unit-tests tests/golden/*.o tests/golden/golden
 	rm -rf $(FUZZ_DIR)
 
-.PHONY: all check unit diff demo deps install clean vm-run vm-shell vm-test kselftest \
+.PHONY: all check unit golden diff demo deps install clean vm-run vm-shell vm-test kselftest \
 	bench

@@ -15,13 +15,13 @@
 #include "ruletext.h"
 
 /* codegen sets r2 = service right before the call */
-static void kfunc_note(const struct nftj_prog *jp, const struct bpf_buf *b,
+static void kfunc_note(const struct nftj_prog *jp, const struct bbuf *b,
 		       size_t i, char *line, size_t size)
 {
 	const struct bpf_insn *prev;
 	size_t n = strlen(line);
 
-	if (!i || !bpf_insn_is_kfunc_call(&b->insn[i]))
+	if (!i || !nftj_insn_is_kfunc_call(&b->insn[i]))
 		return;
 	prev = &b->insn[i - 1];
 	if (prev->code != (BPF_ALU64 | BPF_MOV | BPF_K) ||
@@ -65,7 +65,7 @@ json_t *nftj_annotate_json(const struct nftj_prog *jp,
 		json_array_append_new(a, json_string(line));
 	}
 	for (s = 0; s < jp->nseg; s++) {
-		const struct bpf_buf *b = &jp->seg[s].buf;
+		const struct bbuf *b = &jp->seg[s].buf;
 		uint32_t last = UINT32_MAX;
 
 		if (jp->nseg > 1) {
@@ -93,9 +93,9 @@ json_t *nftj_annotate_json(const struct nftj_prog *jp,
 			}
 			last = src;
 			snprintf(line, sizeof(line), "%5zu: ", i);
-			n = bpf_insn_str(&b->insn[i], i, b->len,
-					 line + strlen(line),
-					 sizeof(line) - strlen(line));
+			n = nftj_insn_str(&b->insn[i], i, b->len,
+					  line + strlen(line),
+					  sizeof(line) - strlen(line));
 			kfunc_note(jp, b, i, line, sizeof(line));
 			ret_note(&b->insn[i], line, sizeof(line));
 			i += n;

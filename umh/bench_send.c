@@ -40,7 +40,7 @@ static int addr_set(struct sockaddr_storage *ss, int af, const char *s)
 	return 0;
 }
 
-static int prepare(struct bsend *s, size_t i, bool have_dst)
+static int prepare(struct bench_send *s, size_t i, bool have_dst)
 {
 	const struct pkt *p = &s->pl->p[i];
 	int v6 = p->data[0] >> 4 == 6;
@@ -75,8 +75,8 @@ static int prepare(struct bsend *s, size_t i, bool have_dst)
 	return 0;
 }
 
-int bsend_init(struct bsend *s, const struct pkt_list *pl, const char *dst4,
-	       const char *dst6)
+int bench_send_init(struct bench_send *s, const struct pkt_list *pl,
+		    const char *dst4, const char *dst6)
 {
 	size_t i, n = pl->n ? pl->n : 1;
 	int err;
@@ -89,7 +89,7 @@ int bsend_init(struct bsend *s, const struct pkt_list *pl, const char *dst4,
 	s->own = calloc(n, sizeof(*s->own));
 	s->fam = calloc(n, 1);
 	if (!s->msg || !s->iov || !s->own || !s->fam) {
-		bsend_free(s);
+		bench_send_free(s);
 		return -ENOMEM;
 	}
 	err = addr_set(&s->dst[0], AF_INET, dst4);
@@ -99,11 +99,11 @@ int bsend_init(struct bsend *s, const struct pkt_list *pl, const char *dst4,
 		err = prepare(s, i, s->pl->p[i].data[0] >> 4 == 6 ? !!dst6 :
 			      !!dst4);
 	if (err)
-		bsend_free(s);
+		bench_send_free(s);
 	return err;
 }
 
-void bsend_free(struct bsend *s)
+void bench_send_free(struct bench_send *s)
 {
 	int i;
 
@@ -119,7 +119,8 @@ void bsend_free(struct bsend *s)
 }
 
 /* packets [from, to) of one family */
-static int send_run(struct bsend *s, size_t from, size_t to, uint64_t *drops)
+static int send_run(struct bench_send *s, size_t from, size_t to,
+		    uint64_t *drops)
 {
 	int fd = s->fd[s->fam[from]];
 
@@ -143,7 +144,7 @@ static int send_run(struct bsend *s, size_t from, size_t to, uint64_t *drops)
 	return 0;
 }
 
-int bsend_pass(struct bsend *s, uint64_t *drops)
+int bench_send_pass(struct bench_send *s, uint64_t *drops)
 {
 	size_t i = 0, j, n = s->pl->n;
 	int err;
@@ -159,7 +160,7 @@ int bsend_pass(struct bsend *s, uint64_t *drops)
 	return 0;
 }
 
-int bsend_verdicts(struct bsend *s, uint8_t *drop)
+int bench_send_verdicts(struct bench_send *s, uint8_t *drop)
 {
 	size_t i;
 

@@ -16,7 +16,7 @@
 
 #define BSEND_BATCH	64
 
-struct bsend {
+struct bench_send {
 	int fd[2];			/* IPv4, IPv6 raw sockets */
 	const struct pkt_list *pl;
 	struct mmsghdr *msg;
@@ -30,14 +30,14 @@ struct bsend {
  * dst4/dst6: the addresses sendto() routes by (the packets carry their
  * own); NULL: each packet's destination address.  Returns 0 or -errno.
  */
-int bsend_init(struct bsend *s, const struct pkt_list *pl, const char *dst4,
-	       const char *dst6);
-void bsend_free(struct bsend *s);
+int bench_send_init(struct bench_send *s, const struct pkt_list *pl,
+		    const char *dst4, const char *dst6);
+void bench_send_free(struct bench_send *s);
 
 /* send every packet once; *drops += packets refused with EPERM */
-int bsend_pass(struct bsend *s, uint64_t *drops);
+int bench_send_pass(struct bench_send *s, uint64_t *drops);
 
 /* send every packet alone; drop[i] = 1 if the hook dropped packet i */
-int bsend_verdicts(struct bsend *s, uint8_t *drop);
+int bench_send_verdicts(struct bench_send *s, uint8_t *drop);
 
 #endif /* NFTJ_BENCH_SEND_H */

@@ -63,9 +63,9 @@ static int run_one(const struct nftj_prog *jp, const uint8_t *pkt,
 	return err;
 }
 
-int btr_time(const struct nftj_prog *jp, const struct pkt_list *pl,
-	     uint32_t hook, uint32_t oif, uint32_t repeat,
-	     uint32_t budget_ms, struct btr_result *r)
+int bench_testrun_time(const struct nftj_prog *jp, const struct pkt_list *pl,
+		       uint32_t hook, uint32_t oif, uint32_t repeat,
+		       uint32_t budget_ms, struct bench_testrun_result *r)
 {
 	uint32_t ret, dur;
 	double sum = 0, est;

@@ -11,7 +11,7 @@
 #include "jit.h"
 #include "pkt.h"
 
-struct btr_result {
+struct bench_testrun_result {
 	double ns;		/* mean per packet (each packet weighs the same) */
 	uint64_t resumed;	/* test target: packets resumed in the interpreter */
 	uint32_t repeat;	/* runs per packet */
@@ -24,8 +24,8 @@ struct btr_result {
  * For the test target, oif is the output interface the hook metadata
  * names.  Returns 0 or -errno.
  */
-int btr_time(const struct nftj_prog *jp, const struct pkt_list *pl,
-	     uint32_t hook, uint32_t oif, uint32_t repeat,
-	     uint32_t budget_ms, struct btr_result *r);
+int bench_testrun_time(const struct nftj_prog *jp, const struct pkt_list *pl,
+		       uint32_t hook, uint32_t oif, uint32_t repeat,
+		       uint32_t budget_ms, struct bench_testrun_result *r);
 
 #endif /* NFTJ_BENCH_TESTRUN_H */

@@ -5,7 +5,7 @@
 
 #include "bpfbuf.h"
 
-struct bpf_fixup {
+struct bbuf_fixup {
 	size_t at;		/* instruction index */
 	int label;
 	int is_call;
@@ -28,12 +28,12 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-void bpf_buf_init(struct bpf_buf *b)
+void bbuf_init(struct bbuf *b)
 {
 	memset(b, 0, sizeof(*b));
 }
 
-void bpf_buf_free(struct bpf_buf *b)
+void bbuf_free(struct bbuf *b)
 {
 	free(b->insn);
 	free(b->label_pos);
@@ -43,7 +43,7 @@ void bpf_buf_free(struct bpf_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int bpf_label_new(struct bpf_buf *b)
+int bbuf_label_new(struct bbuf *b)
 {
 	size_t cap = b->label_cap;
 
@@ -60,7 +60,7 @@ int bpf_label_new(struct bpf_buf *b)
 	return (int)b->nlabels++;
 }
 
-void bpf_label_bind(struct bpf_buf *b, int label)
+void bbuf_label_bind(struct bbuf *b, int label)
 {
 	if (b->err)
 		return;
@@ -70,7 +70,7 @@ void bpf_label_bind(struct bpf_buf *b, int label)
 		b->label_pos[label] = (int)b->len;
 }
 
-void bpf_emit(struct bpf_buf *b, struct bpf_insn insn)
+void bbuf_emit(struct bbuf *b, struct bpf_insn insn)
 {
 	size_t cap = b->cap;
 
@@ -88,7 +88,7 @@ void bpf_emit(struct bpf_buf *b, struct bpf_insn insn)
 		b->dead = true;
 }
 
-static void add_fixup(struct bpf_buf *b, int label, int is_call)
+static void add_fixup(struct bbuf *b, int label, int is_call)
 {
 	if (b->dead)
 		return;
@@ -104,43 +104,43 @@ static void add_fixup(struct bpf_buf *b, int label, int is_call)
 	b->nfix++;
 }
 
-void bpf_emit_jmp(struct bpf_buf *b, uint8_t code, uint8_t dst, uint8_t src,
-		  int32_t imm, int label)
+void bbuf_emit_jmp(struct bbuf *b, uint8_t code, uint8_t dst, uint8_t src,
+		   int32_t imm, int label)
 {
 	if (!b->dead && BPF_OP(code) != BPF_JA)
 		b->ncond++;
 	add_fixup(b, label, 0);
-	bpf_emit(b, BPF_I(code, dst, src, 0, imm));
+	bbuf_emit(b, BPF_I(code, dst, src, 0, imm));
 }
 
-void bpf_emit_call_label(struct bpf_buf *b, int label)
+void bbuf_emit_call_label(struct bbuf *b, int label)
 {
 	add_fixup(b, label, 1);
-	bpf_emit(b, BPF_I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0));
+	bbuf_emit(b, BPF_I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0));
 }
 
-void bpf_emit_ld_imm64(struct bpf_buf *b, uint8_t dst, uint64_t imm)
+void bbuf_emit_ld_imm64(struct bbuf *b, uint8_t dst, uint64_t imm)
 {
-	bpf_emit(b, BPF_I(BPF_LD | BPF_DW | BPF_IMM, dst, 0, 0,
-			  (int32_t)(uint32_t)imm));
-	bpf_emit(b, BPF_I(0, 0, 0, 0, (int32_t)(uint32_t)(imm >> 32)));
+	bbuf_emit(b, BPF_I(BPF_LD | BPF_DW | BPF_IMM, dst, 0, 0,
+			   (int32_t)(uint32_t)imm));
+	bbuf_emit(b, BPF_I(0, 0, 0, 0, (int32_t)(uint32_t)(imm >> 32)));
 }
 
-void bpf_emit_ld_map_fd(struct bpf_buf *b, uint8_t dst, int fd)
+void bbuf_emit_ld_map_fd(struct bbuf *b, uint8_t dst, int fd)
 {
-	bpf_emit(b, BPF_I(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD,
-			  0, fd));
-	bpf_emit(b, BPF_I(0, 0, 0, 0, 0));
+	bbuf_emit(b, BPF_I(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD,
+			   0, fd));
+	bbuf_emit(b, BPF_I(0, 0, 0, 0, 0));
 }
 
-int bpf_buf_finish(struct bpf_buf *b)
+int bbuf_finish(struct bbuf *b)
 {
 	size_t i;
 
 	if (b->err)
 		return b->err;
 	for (i = 0; i < b->nfix; i++) {
-		const struct bpf_fixup *f = &b->fix[i];
+		const struct bbuf_fixup *f = &b->fix[i];
 		long target = b->label_pos[f->label];
 		long off = target - (long)f->at - 1;
 

@@ -2,7 +2,7 @@
 /*
  * An eBPF instruction buffer with labels and fixups.
  *
- * Jumps name a label; bpf_buf_finish() resolves every label to an
+ * Jumps name a label; bbuf_finish() resolves every label to an
  * instruction index and patches the 16-bit offsets (jumps) and the
  * 32-bit immediates (BPF-to-BPF calls).  A jump whose distance does not
  * fit in 16 bits is an error (-E2BIG), never silently truncated: the code
@@ -23,13 +23,13 @@
 #include <stdint.h>
 #include <linux/bpf.h>
 
-struct bpf_buf {
+struct bbuf {
 	struct bpf_insn *insn;
 	size_t len, cap;
 	int *label_pos;		/* label id -> insn index, -1 if unbound */
 	unsigned int *label_refs;	/* jumps and calls to the label */
 	size_t nlabels, label_cap;
-	struct bpf_fixup *fix;
+	struct bbuf_fixup *fix;
 	size_t nfix, fix_cap;
 	uint32_t *src;		/* per insn: caller-defined origin tag */
 	uint32_t cur_src;
@@ -38,24 +38,24 @@ struct bpf_buf {
 	int err;		/* first allocation/emit error, sticky */
 };
 
-void bpf_buf_init(struct bpf_buf *b);
-void bpf_buf_free(struct bpf_buf *b);
+void bbuf_init(struct bbuf *b);
+void bbuf_free(struct bbuf *b);
 
-int bpf_label_new(struct bpf_buf *b);
-void bpf_label_bind(struct bpf_buf *b, int label);
+int bbuf_label_new(struct bbuf *b);
+void bbuf_label_bind(struct bbuf *b, int label);
 
-void bpf_emit(struct bpf_buf *b, struct bpf_insn insn);
+void bbuf_emit(struct bbuf *b, struct bpf_insn insn);
 /* conditional or unconditional jump (code is BPF_JMP|op|BPF_K/X) */
-void bpf_emit_jmp(struct bpf_buf *b, uint8_t code, uint8_t dst, uint8_t src,
-		  int32_t imm, int label);
+void bbuf_emit_jmp(struct bbuf *b, uint8_t code, uint8_t dst, uint8_t src,
+		   int32_t imm, int label);
 /* BPF-to-BPF call of the subprogram starting at label */
-void bpf_emit_call_label(struct bpf_buf *b, int label);
+void bbuf_emit_call_label(struct bbuf *b, int label);
 /* 64-bit immediate (two instructions) */
-void bpf_emit_ld_imm64(struct bpf_buf *b, uint8_t dst, uint64_t imm);
-void bpf_emit_ld_map_fd(struct bpf_buf *b, uint8_t dst, int fd);
+void bbuf_emit_ld_imm64(struct bbuf *b, uint8_t dst, uint64_t imm);
+void bbuf_emit_ld_map_fd(struct bbuf *b, uint8_t dst, int fd);
 
 /* resolve labels; returns 0 or -errno (-E2BIG: jump out of range) */
-int bpf_buf_finish(struct bpf_buf *b);
+int bbuf_finish(struct bbuf *b);
 
 /* instruction constructors, as in the kernel's filter.h */
 #define BPF_I(c, d, s, o, i)						\

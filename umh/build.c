@@ -34,8 +34,23 @@ struct regfile {
 	uint8_t word[NREGW];		/* which 32-bit word of that value */
 };
 
-struct bctx {
+/*
+ * The builder's state for one program: what it needs while it builds and
+ * the IMR does not keep.
+ */
+struct builder {
 	struct imr_prog *p;
+	const struct nftj_ruleset *rs;
+	bool *visiting;			/* per chain: being built; a jump to
+					 * it now is a loop */
+	bool *clobbered;		/* per service: its output in the
+					 * register file was overwritten */
+};
+
+/* ... and for one rule */
+struct bctx {
+	struct builder *bd;
+	struct imr_prog *p;		/* bd->p, bd->rs */
 	const struct nftj_ruleset *rs;
 	struct imr_rule *rule;
 	int chain;			/* index of the rule's chain */
@@ -178,8 +193,14 @@ static int svc_add(struct bctx *c, struct nftnl_expr *x,
 {
 	struct imr_prog *p = c->p;
 	struct imr_svc *n, *v;
+	bool *cl;
 	size_t len;
 
+	cl = realloc(c->bd->clobbered, (p->nsvcs + 1) * sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	c->bd->clobbered = cl;
+	cl[p->nsvcs] = false;
 	n = realloc(p->svcs, (p->nsvcs + 1) * sizeof(*n));
 	if (!n)
 		return -ENOMEM;
@@ -213,7 +234,7 @@ static void real_write(struct bctx *c, int w, int n, int owner)
 
 	for (i = w; i < w + n && i < NREGW; i++) {
 		if (c->real[i] >= 0 && c->real[i] != owner)
-			c->p->svcs[c->real[i]].clobbered = true;
+			c->bd->clobbered[c->real[i]] = true;
 		c->real[i] = owner;
 	}
 }
@@ -228,7 +249,7 @@ static bool svc_valid(struct bctx *c, const struct imr_expr *e)
 
 	if (!e)
 		return true;
-	if (e->type == IMR_E_SVC && c->p->svcs[e->svc.index].clobbered) {
+	if (e->type == IMR_E_SVC && c->bd->clobbered[e->svc.index]) {
 		imr_unsupported(c->rule, "%s: its register is overwritten before the rule reads it",
 				e->svc.name);
 		return false;
@@ -573,6 +594,7 @@ static int do_cmp(struct bctx *c, struct nftnl_expr *x)
 	uint8_t val[IMR_VAL_MAX];
 	struct imr_stmt *s;
 	struct imr_expr *e;
+	int err = 0;
 
 	if (op > NFT_CMP_GTE ||
 	    get_data(x, NFTNL_EXPR_CMP_DATA, val, &len) < 0) {
@@ -583,24 +605,24 @@ static int do_cmp(struct bctx *c, struct nftnl_expr *x)
 	if (!e)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (len > 16 || e->type == IMR_E_CONCAT) {
-		imr_expr_put(e);
 		imr_unsupported(c->rule, "cmp of %u bytes", len);
-		return 0;
+		goto put;
 	}
-	if (!svc_valid(c, e)) {
-		imr_expr_put(e);
-		return 0;
-	}
+	if (!svc_valid(c, e))
+		goto put;
 	s = stmt_add(c, IMR_S_CMP);
 	if (!s) {
-		imr_expr_put(e);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto put;
 	}
 	s->expr = e;
 	s->op = ops[op];
 	s->len = (uint8_t)len;
 	memcpy(s->val, val, sizeof(val));
 	return 0;
+put:
+	imr_expr_put(e);
+	return err;
 }
 
 static int do_range(struct bctx *c, struct nftnl_expr *x)
@@ -609,6 +631,7 @@ static int do_range(struct bctx *c, struct nftnl_expr *x)
 	uint8_t lo[IMR_VAL_MAX], hi[IMR_VAL_MAX];
 	struct imr_stmt *s;
 	struct imr_expr *e;
+	int err = 0;
 
 	if (op > NFT_RANGE_NEQ ||
 	    get_data(x, NFTNL_EXPR_RANGE_FROM_DATA, lo, &len) < 0 ||
@@ -621,18 +644,15 @@ static int do_range(struct bctx *c, struct nftnl_expr *x)
 	if (!e)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (len > 16 || e->type == IMR_E_CONCAT) {
-		imr_expr_put(e);
 		imr_unsupported(c->rule, "range of %u bytes", len);
-		return 0;
+		goto put;
 	}
-	if (!svc_valid(c, e)) {
-		imr_expr_put(e);
-		return 0;
-	}
+	if (!svc_valid(c, e))
+		goto put;
 	s = stmt_add(c, IMR_S_RANGE);
 	if (!s) {
-		imr_expr_put(e);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto put;
 	}
 	s->expr = e;
 	s->op = op == NFT_RANGE_EQ ? IMR_EQ : IMR_NE;
@@ -640,13 +660,17 @@ static int do_range(struct bctx *c, struct nftnl_expr *x)
 	memcpy(s->val, lo, sizeof(lo));
 	memcpy(s->hi, hi, sizeof(hi));
 	return 0;
+put:
+	imr_expr_put(e);
+	return err;
 }
 
 static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 {
 	uint32_t op = NFT_BITWISE_MASK_XOR, len, l;
-	struct imr_expr *src, *e;
+	struct imr_expr *src, *e = NULL;
 	uint8_t data[IMR_VAL_MAX];
+	int err = 0;
 
 	if (nftnl_expr_is_set(x, NFTNL_EXPR_BITWISE_OP))
 		op = nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_OP);
@@ -659,17 +683,17 @@ static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 	if (!src)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (src->type == IMR_E_CONCAT) {
-		imr_expr_put(src);
 		imr_unsupported(c->rule, "bitwise on a concatenation");
-		return 0;
+		goto out;
 	}
 	e = imr_expr_new(op == NFT_BITWISE_MASK_XOR ? IMR_E_MASKXOR :
 			 IMR_E_SHIFT, (uint8_t)roundup4(len));
 	if (!e) {
-		imr_expr_put(src);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto out;
 	}
 	e->child = src;
+	src = NULL;		/* e owns it */
 	if (op == NFT_BITWISE_MASK_XOR) {
 		/* the kernel works on whole words, zero padded mask and xor */
 		if (get_data(x, NFTNL_EXPR_BITWISE_MASK, e->maskxor.mask,
@@ -681,9 +705,8 @@ static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 		uint32_t bits;
 
 		if (len > 4) {
-			imr_expr_put(e);
 			imr_unsupported(c->rule, "shift of %u bytes", len);
-			return 0;
+			goto out;
 		}
 		if (get_data(x, NFTNL_EXPR_BITWISE_DATA, data, &l) < 0 ||
 		    l != 4)
@@ -698,9 +721,11 @@ static int do_bitwise(struct bctx *c, struct nftnl_expr *x)
 	}
 	return rf_store(c, nftnl_expr_get_u32(x, NFTNL_EXPR_BITWISE_DREG), e);
 malformed:
-	imr_expr_put(e);
 	imr_unsupported(c->rule, "bitwise operation %u", op);
-	return 0;
+out:
+	imr_expr_put(e);
+	imr_expr_put(src);
+	return err;
 }
 
 /* bytes of the value beyond its natural size are known to be zero */
@@ -734,6 +759,7 @@ static int do_byteorder(struct bctx *c, struct nftnl_expr *x)
 	uint32_t sreg = nftnl_expr_get_u32(x, NFTNL_EXPR_BYTEORDER_SREG);
 	uint32_t dreg = nftnl_expr_get_u32(x, NFTNL_EXPR_BYTEORDER_DREG);
 	struct imr_expr *src, *e;
+	int err = 0;
 
 	/*
 	 * Only a single unit: the kernel writes len bytes of dreg and keeps
@@ -749,18 +775,20 @@ static int do_byteorder(struct bctx *c, struct nftnl_expr *x)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (src->type == IMR_E_CONCAT ||
 	    (len % 4 && (sreg != dreg || natural_len(src) > len))) {
-		imr_expr_put(src);
 		imr_unsupported(c->rule, "byteorder on this operand");
-		return 0;
+		goto put;
 	}
 	e = imr_expr_new(IMR_E_BSWAP, (uint8_t)roundup4(len));
 	if (!e) {
-		imr_expr_put(src);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto put;
 	}
 	e->child = src;
 	e->bswap.size = (uint8_t)size;
 	return rf_store(c, dreg, e);
+put:
+	imr_expr_put(src);
+	return err;
 }
 
 static const struct nftnl_chain *find_chain(const struct nftj_ruleset *rs,
@@ -785,8 +813,7 @@ static const struct nftnl_chain *find_chain(const struct nftj_ruleset *rs,
 	return found;
 }
 
-static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
-		       const char *name, int *out);
+static int build_chain(struct builder *bd, const char *name, int *out);
 
 /* resolve a jump/goto target and check it can be compiled */
 static int target_chain(struct bctx *c, const char *name, int *idx)
@@ -794,7 +821,7 @@ static int target_chain(struct bctx *c, const char *name, int *idx)
 	const struct imr_chain *t;
 	int err;
 
-	err = build_chain(c->p, c->rs, name, idx);
+	err = build_chain(c->bd, name, idx);
 	if (err == -ENOENT) {
 		imr_unsupported(c->rule, "jump to unknown chain %s", name);
 		return 0;
@@ -1012,15 +1039,13 @@ static int lookup_service(struct bctx *c, struct nftnl_expr *x,
 	if (!key)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	if (!svc_key_store(c, key, reg_word(sreg))) {
-		imr_expr_put(key);
-		return 0;
+		svc = 0;
+		goto put;
 	}
 	idx = set_index(c, set);
 	svc = idx < 0 ? idx : svc_stmt(c, x, kind, &s);
-	if (svc < 0) {
-		imr_expr_put(key);
-		return svc;
-	}
+	if (svc < 0)
+		goto put;
 	s->expr = key;
 	s->set = idx;
 	s->invert = flags & NFT_LOOKUP_F_INV;
@@ -1035,6 +1060,9 @@ static int lookup_service(struct bctx *c, struct nftnl_expr *x,
 		return 0;
 	snprintf(name, sizeof(name), "map.%.19s", set->name);
 	return svc_value(c, svc, dreg, set->data_len, name);
+put:
+	imr_expr_put(key);
+	return svc;
 }
 
 static int do_lookup(struct bctx *c, struct nftnl_expr *x)
@@ -1095,55 +1123,37 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 		return c->rule->unsupported ? 0 : -ENOMEM;
 	idx = set_index(c, set);
 	if (idx < 0) {
-		imr_expr_put(key);
-		return idx;
+		err = idx;
+		goto put;
 	}
 	if (vmap) {
 		err = vmap_actions(c, idx);
-		if (err || c->rule->unsupported) {
-			imr_expr_put(key);
-			return err;
-		}
+		if (err || c->rule->unsupported)
+			goto put;
 	}
 	s = stmt_add(c, vmap ? IMR_S_VMAP : IMR_S_LOOKUP);
 	if (!s) {
-		imr_expr_put(key);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto put;
 	}
 	s->expr = key;
 	s->set = idx;
 	s->invert = flags & NFT_LOOKUP_F_INV;
 	s->len = (uint8_t)set->key_len;
 	return 0;
+put:
+	imr_expr_put(key);
+	return err;
 }
 
-static int do_expr(struct bctx *c, struct nftnl_expr *x)
+static int do_counter(struct bctx *c, struct nftnl_expr *x)
 {
-	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
 	struct imr_stmt *s;
+	int svc;
 
-	if (!strcmp(name, "payload"))
-		return do_payload(c, x);
-	if (!strcmp(name, "meta"))
-		return do_meta(c, x);
-	if (!strcmp(name, "cmp"))
-		return do_cmp(c, x);
-	if (!strcmp(name, "range"))
-		return do_range(c, x);
-	if (!strcmp(name, "bitwise"))
-		return do_bitwise(c, x);
-	if (!strcmp(name, "byteorder"))
-		return do_byteorder(c, x);
-	if (!strcmp(name, "immediate"))
-		return do_immediate(c, x);
-	if (!strcmp(name, "lookup"))
-		return do_lookup(c, x);
-	if (!strcmp(name, "ct"))
-		return do_ct(c, x);
-	if (!strcmp(name, "counter") && has_services(c)) {
+	if (has_services(c)) {
 		/* the rule's own counter: exact in `nft list ruleset` */
-		int svc = svc_stmt(c, x, IMR_SVC_COUNTER, NULL);
-
+		svc = svc_stmt(c, x, IMR_SVC_COUNTER, NULL);
 		if (svc < 0)
 			return svc;
 		c->p->svcs[svc].side_effect = true;
@@ -1151,18 +1161,47 @@ static int do_expr(struct bctx *c, struct nftnl_expr *x)
 		c->side_effect = true;
 		return 0;
 	}
-	if (!strcmp(name, "counter")) {
-		if (!(c->p->caps & IMR_CAP_COUNTERS)) {
-			imr_unsupported(c->rule, "counter on this target");
-			return 0;
-		}
-		s = stmt_add(c, IMR_S_COUNTER);
-		if (!s)
-			return -ENOMEM;
-		s->counter_id = c->rule->id;
-		c->rule->has_counter = true;
+	if (!(c->p->caps & IMR_CAP_COUNTERS)) {
+		imr_unsupported(c->rule, "counter on this target");
 		return 0;
 	}
+	s = stmt_add(c, IMR_S_COUNTER);
+	if (!s)
+		return -ENOMEM;
+	s->counter_id = c->rule->id;
+	c->rule->has_counter = true;
+	return 0;
+}
+
+/*
+ * The expressions the IMR expresses, by name (nftables' netlink_parsers[]
+ * in netlink_delinearize.c).  Any other leaves the rule to the
+ * interpreter, its name the reason.
+ */
+static const struct expr_handler {
+	const char *name;
+	int (*build)(struct bctx *c, struct nftnl_expr *x);
+} expr_handlers[] = {
+	{ "payload",	do_payload },
+	{ "meta",	do_meta },
+	{ "cmp",	do_cmp },
+	{ "range",	do_range },
+	{ "bitwise",	do_bitwise },
+	{ "byteorder",	do_byteorder },
+	{ "immediate",	do_immediate },
+	{ "lookup",	do_lookup },
+	{ "ct",		do_ct },
+	{ "counter",	do_counter },
+};
+
+static int do_expr(struct bctx *c, struct nftnl_expr *x)
+{
+	const char *name = nftnl_expr_get_str(x, NFTNL_EXPR_NAME);
+	size_t i;
+
+	for (i = 0; i < sizeof(expr_handlers) / sizeof(expr_handlers[0]); i++)
+		if (!strcmp(name, expr_handlers[i].name))
+			return expr_handlers[i].build(c, x);
 	imr_unsupported(c->rule, "%s", name);
 	return 0;
 }
@@ -1195,10 +1234,11 @@ static void imm_reader(struct imr_rule *r, struct nftnl_expr *x)
 	snprintf(r->reason, sizeof(r->reason), "immediate data for %s", name);
 }
 
-static int build_rule(struct imr_prog *p, const struct nftj_ruleset *rs,
-		      int chain, struct nftnl_rule *nr, struct imr_rule *r)
+static int build_rule(struct builder *bd, int chain, struct nftnl_rule *nr,
+		      struct imr_rule *r)
 {
-	struct bctx c = { .p = p, .rs = rs, .rule = r, .chain = chain };
+	struct bctx c = { .bd = bd, .p = bd->p, .rs = bd->rs, .rule = r,
+			  .chain = chain };
 	struct nftnl_expr_iter *it;
 	struct nftnl_expr *x;
 	int i, err = 0;
@@ -1225,10 +1265,17 @@ static int build_rule(struct imr_prog *p, const struct nftj_ruleset *rs,
 	return err;
 }
 
-static struct imr_chain *chain_add(struct imr_prog *p, const char *name)
+static struct imr_chain *chain_add(struct builder *bd, const char *name)
 {
+	struct imr_prog *p = bd->p;
 	struct imr_chain *n;
+	bool *v;
 
+	v = realloc(bd->visiting, (p->nchains + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	bd->visiting = v;
+	v[p->nchains] = true;
 	n = realloc(p->chains, (p->nchains + 1) * sizeof(*n));
 	if (!n)
 		return NULL;
@@ -1274,9 +1321,10 @@ static unsigned int stmt_depth(const struct imr_prog *p,
  * Build chain `name` of the program's table, once; *out is its index.
  * -ELOOP on a cycle (nf_tables rejects those, but the dump is input).
  */
-static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
-		       const char *name, int *out)
+static int build_chain(struct builder *bd, const char *name, int *out)
 {
+	struct imr_prog *p = bd->p;
+	const struct nftj_ruleset *rs = bd->rs;
 	struct nftnl_rule_list_iter *it;
 	struct nftnl_rule *nr;
 	struct imr_chain *ch;
@@ -1287,16 +1335,15 @@ static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
 		if (strcmp(p->chains[i].name, name))
 			continue;
 		*out = (int)i;
-		return p->chains[i].state == 1 ? -ELOOP : 0;
+		return bd->visiting[i] ? -ELOOP : 0;
 	}
 	if (!find_chain(rs, p->family, p->table, name))
 		return -ENOENT;
-	ch = chain_add(p, name);
+	ch = chain_add(bd, name);
 	if (!ch)
 		return -ENOMEM;
 	idx = (int)(p->nchains - 1);
 	*out = idx;
-	ch->state = 1;
 
 	it = nftnl_rule_list_iter_create(rs->rules);
 	if (!it)
@@ -1327,7 +1374,7 @@ static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
 		}
 		r->id = (uint32_t)id;
 		/* may add chains: p->chains moves, re-fetch afterwards */
-		err = build_rule(p, rs, idx, nr, r);
+		err = build_rule(bd, idx, nr, r);
 		if (err)
 			break;
 	}
@@ -1349,7 +1396,7 @@ static int build_chain(struct imr_prog *p, const struct nftj_ruleset *rs,
 			if (stmt_depth(p, &r->stmts[j]) > ch->depth)
 				ch->depth = stmt_depth(p, &r->stmts[j]);
 	}
-	ch->state = 2;
+	bd->visiting[idx] = false;
 	return 0;
 }
 
@@ -1372,6 +1419,7 @@ int imr_build(struct imr_prog *p, const struct nftj_ruleset *rs,
 	      uint32_t family, const char *table, const char *chain,
 	      unsigned int caps, char *why, size_t whylen)
 {
+	struct builder bd = { .p = p, .rs = rs };
 	const struct nftnl_chain *nc;
 	const char *type;
 	uint32_t hook;
@@ -1408,7 +1456,9 @@ int imr_build(struct imr_prog *p, const struct nftj_ruleset *rs,
 		return -EOPNOTSUPP;
 	}
 
-	err = build_chain(p, rs, chain, &idx);
+	err = build_chain(&bd, chain, &idx);
+	free(bd.visiting);
+	free(bd.clobbered);
 	if (err) {
 		imr_prog_free(p);
 		return err;
@@ -1424,124 +1474,4 @@ int imr_build(struct imr_prog *p, const struct nftj_ruleset *rs,
 	if (err)
 		imr_prog_free(p);
 	return err;
-}
-
-/* ---- services the program keeps ---------------------------------------- */
-
-#define SVC_RENUMBERED	0x80000000U
-#define SVC_DROPPED	0x7fffffffU
-
-static void reach_chain(const struct imr_prog *p, int chain, size_t end,
-			bool *reach, bool *used)
-{
-	const struct imr_chain *ch = &p->chains[chain];
-	size_t i, j, k;
-
-	reach[chain] = true;
-	for (i = 0; i < end; i++) {
-		const struct imr_rule *r = &ch->rules[i];
-
-		if (r->unsupported)
-			continue;
-		for (j = 0; j < r->nstmts; j++) {
-			const struct imr_stmt *s = &r->stmts[j];
-			const struct imr_set *is;
-
-			if (s->type == IMR_S_SERVICE)
-				used[s->svc] = true;
-			if (s->type == IMR_S_VERDICT && s->chain >= 0 &&
-			    !reach[s->chain])
-				reach_chain(p, s->chain,
-					    p->chains[s->chain].nrules, reach,
-					    used);
-			if (s->type != IMR_S_VMAP)
-				continue;
-			is = &p->sets[s->set];
-			for (k = 0; k < is->nactions; k++)
-				if (is->actions[k].chain >= 0 &&
-				    !reach[is->actions[k].chain])
-					reach_chain(p, is->actions[k].chain,
-						    p->chains[is->actions[k].chain].nrules,
-						    reach, used);
-		}
-	}
-}
-
-/* new numbers, flagged so that shared values are renumbered once */
-static void renumber_expr(struct imr_expr *e, const uint32_t *map)
-{
-	unsigned int i;
-
-	if (!e)
-		return;
-	if (e->type == IMR_E_SVC && !(e->svc.index & SVC_RENUMBERED))
-		e->svc.index = map[e->svc.index] | SVC_RENUMBERED;
-	for (i = 0; i < e->ncomp; i++)
-		renumber_expr(e->comp[i], map);
-	renumber_expr(e->child, map);
-}
-
-static void unflag_expr(struct imr_expr *e)
-{
-	unsigned int i;
-
-	if (!e)
-		return;
-	if (e->type == IMR_E_SVC)
-		e->svc.index &= ~SVC_RENUMBERED;
-	for (i = 0; i < e->ncomp; i++)
-		unflag_expr(e->comp[i]);
-	unflag_expr(e->child);
-}
-
-int imr_svc_prune(struct imr_prog *p)
-{
-	const struct imr_chain *base;
-	bool *reach, *used;
-	uint32_t *map, n = 0;
-	size_t i, j, k;
-
-	if (!p->nsvcs || !p->nchains)
-		return 0;
-	base = &p->chains[0];
-	reach = calloc(p->nchains, sizeof(*reach));
-	used = calloc(p->nsvcs, sizeof(*used));
-	map = calloc(p->nsvcs, sizeof(*map));
-	if (!reach || !used || !map) {
-		free(reach);
-		free(used);
-		free(map);
-		return -ENOMEM;
-	}
-	reach_chain(p, 0, base->first_unsupported < 0 ? base->nrules :
-		    (size_t)base->first_unsupported, reach, used);
-	for (i = 0; i < p->nsvcs; i++) {
-		map[i] = used[i] ? n : SVC_DROPPED;
-		if (used[i])
-			p->svcs[n++] = p->svcs[i];
-	}
-	p->nsvcs = n;
-	for (k = 0; k < 2; k++) {
-		for (i = 0; i < p->nchains; i++) {
-			for (j = 0; j < p->chains[i].nrules; j++) {
-				struct imr_rule *r = &p->chains[i].rules[j];
-				size_t m;
-
-				for (m = 0; m < r->nstmts; m++) {
-					struct imr_stmt *s = &r->stmts[m];
-
-					if (k == 0 && s->type == IMR_S_SERVICE)
-						s->svc = map[s->svc];
-					if (k == 0)
-						renumber_expr(s->expr, map);
-					else
-						unflag_expr(s->expr);
-				}
-			}
-		}
-	}
-	free(reach);
-	free(used);
-	free(map);
-	return 0;
 }

@@ -37,12 +37,4 @@ int imr_build(struct imr_prog *p, const struct nftj_ruleset *rs,
 	      uint32_t family, const char *table, const char *chain,
 	      unsigned int caps, char *why, size_t whylen);
 
-/*
- * Drop the services of rules the program does not run (unsupported rules,
- * base chain rules from the first unsupported one on, chains no compiled
- * rule reaches) and renumber the rest in order.  Call after cg_plan(),
- * which may leave more rules to the interpreter.  0 or -ENOMEM.
- */
-int imr_svc_prune(struct imr_prog *p);
-
 #endif /* NFTJ_BUILD_H */

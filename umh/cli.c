@@ -17,7 +17,7 @@
 #include "cli.h"
 #include "kctl.h"
 
-void errmsg(const char *fmt, ...)
+void cli_errmsg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -28,7 +28,7 @@ void errmsg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int netns_enter(const char *name)
+int nftj_netns_enter(const char *name)
 {
 	char path[512];
 	int fd, err = 0;
@@ -48,10 +48,10 @@ int netns_enter(const char *name)
 
 int cli_netns_enter(const char *name)
 {
-	int err = netns_enter(name);
+	int err = nftj_netns_enter(name);
 
 	if (err)
-		errmsg("network namespace %s: %s", name, strerror(-err));
+		cli_errmsg("network namespace %s: %s", name, strerror(-err));
 	return err;
 }
 
@@ -64,7 +64,7 @@ static const struct {
 	{ "bridge", NFPROTO_BRIDGE }, { "netdev", NFPROTO_NETDEV },
 };
 
-int family_parse(const char *s, uint32_t *family)
+int cli_family_parse(const char *s, uint32_t *family)
 {
 	size_t i;
 
@@ -77,7 +77,7 @@ int family_parse(const char *s, uint32_t *family)
 	return -EINVAL;
 }
 
-const char *family_name(uint32_t family)
+const char *cli_family_name(uint32_t family)
 {
 	size_t i;
 
@@ -87,7 +87,7 @@ const char *family_name(uint32_t family)
 	return "unknown";
 }
 
-const char *hook_name(uint32_t hook)
+const char *cli_hook_name(uint32_t hook)
 {
 	static const char *const n[] = {
 		"prerouting", "input", "forward", "output", "postrouting",
@@ -97,8 +97,8 @@ const char *hook_name(uint32_t hook)
 	return hook < sizeof(n) / sizeof(n[0]) ? n[hook] : "unknown";
 }
 
-int iface_lookup(const char *name, uint32_t *ifindex, uint16_t *type,
-		 uint8_t *addr)
+int cli_iface_lookup(const char *name, uint32_t *ifindex, uint16_t *type,
+		     uint8_t *addr)
 {
 	struct ifreq ifr = {};
 	int fd, err = 0;
@@ -120,8 +120,8 @@ int iface_lookup(const char *name, uint32_t *ifindex, uint16_t *type,
 	return err;
 }
 
-int table_family(const struct nftj_ruleset *rs, const char *table,
-		 uint32_t family, uint32_t *out)
+int cli_table_family(const struct nftj_ruleset *rs, const char *table,
+		     uint32_t family, uint32_t *out)
 {
 	struct nftnl_table_list_iter *it;
 	struct nftnl_table *t;
@@ -138,8 +138,9 @@ int table_family(const struct nftj_ruleset *rs, const char *table,
 		if (family && f != family)
 			continue;
 		if (found++) {
-			errmsg("table %s exists in families %s and %s: use --family",
-			       table, family_name(*out), family_name(f));
+			cli_errmsg("table %s exists in families %s and %s: use --family",
+				   table, cli_family_name(*out),
+				   cli_family_name(f));
 			nftnl_table_list_iter_destroy(it);
 			return -EINVAL;
 		}
@@ -147,21 +148,21 @@ int table_family(const struct nftj_ruleset *rs, const char *table,
 	}
 	nftnl_table_list_iter_destroy(it);
 	if (!found) {
-		errmsg("no table %s%s%s", family ? family_name(family) : "",
-		       family ? " " : "", table);
+		cli_errmsg("no table %s%s%s", family ? cli_family_name(family) : "",
+			   family ? " " : "", table);
 		return -ENOENT;
 	}
 	return 0;
 }
 
-int ruleset_load(struct nftj_ruleset *rs)
+int cli_ruleset_load(struct nftj_ruleset *rs)
 {
 	int err = nftj_ruleset_dump(rs, NFPROTO_UNSPEC);
 
 	if (err)
-		errmsg("cannot read the nf_tables ruleset: %s%s",
-		       strerror(-err), err == -EPERM ?
-		       " (CAP_NET_ADMIN is needed)" : "");
+		cli_errmsg("cannot read the nf_tables ruleset: %s%s",
+			   strerror(-err), err == -EPERM ?
+			   " (CAP_NET_ADMIN is needed)" : "");
 	return err;
 }
 
@@ -170,10 +171,10 @@ int cli_kctl_open(struct nftj_kctl *k)
 	int err = nftj_kctl_open(k);
 
 	if (err == -ENOENT)
-		errmsg("kernel part not loaded: no generic netlink family %s (nf_tables without the JIT)",
-		       NFTJ_GENL_NAME);
+		cli_errmsg("kernel part not loaded: no generic netlink family %s (nf_tables without the JIT)",
+			   NFTJ_GENL_NAME);
 	else if (err)
-		errmsg("generic netlink family %s: %s", NFTJ_GENL_NAME,
-		       strerror(-err));
+		cli_errmsg("generic netlink family %s: %s", NFTJ_GENL_NAME,
+			   strerror(-err));
 	return err;
 }

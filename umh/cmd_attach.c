@@ -77,15 +77,15 @@ static int chain_args(const char *cmd, int argc, char **argv,
 		      const char **chain)
 {
 	if (argc - optind != 3) {
-		errmsg("%s: %s FAMILY TABLE CHAIN", cmd,
-		       argc - optind < 3 ? "missing arguments, expected" :
-		       "too many arguments, expected");
+		cli_errmsg("%s: %s FAMILY TABLE CHAIN", cmd,
+			   argc - optind < 3 ? "missing arguments, expected" :
+			   "too many arguments, expected");
 		return EXIT_USAGE;
 	}
-	if (family_parse(argv[optind], family) ||
+	if (cli_family_parse(argv[optind], family) ||
 	    (*family != NFPROTO_IPV4 && *family != NFPROTO_IPV6 &&
 	     *family != NFPROTO_INET)) {
-		errmsg("%s: family %s: ip, ip6 or inet", cmd, argv[optind]);
+		cli_errmsg("%s: family %s: ip, ip6 or inet", cmd, argv[optind]);
 		return EXIT_USAGE;
 	}
 	*table = argv[optind + 1];
@@ -97,8 +97,8 @@ static int chain_args(const char *cmd, int argc, char **argv,
 static void kerr(const char *what, uint32_t family, const char *table,
 		 const char *chain, int err, const struct nftj_kctl *k)
 {
-	errmsg("%s %s %s %s: %s%s%s", what, family_name(family), table, chain,
-	       strerror(-err), k->ext_msg[0] ? ": " : "", k->ext_msg);
+	cli_errmsg("%s %s %s %s: %s%s%s", what, cli_family_name(family), table, chain,
+		   strerror(-err), k->ext_msg[0] ? ": " : "", k->ext_msg);
 }
 
 static json_t *attach_json(const struct attach_opts *o,
@@ -117,7 +117,7 @@ static json_t *attach_json(const struct attach_opts *o,
 	}
 	return json_pack("{s:s, s:s, s:s, s:I, s:i, s:{s:I, s:s, s:I, s:I},"
 			 " s:I, s:I, s:I, s:I, s:o, s:o}",
-			 "family", family_name(o->family), "table", o->table,
+			 "family", cli_family_name(o->family), "table", o->table,
 			 "chain", o->chain, "generation", (json_int_t)genid,
 			 "attempts", attempts,
 			 "program", "id", (json_int_t)jp->prog_id,
@@ -164,30 +164,32 @@ static void attach_print(json_t *r)
 static int build(const struct attach_opts *o, struct nftj_ruleset *rs,
 		 struct nftj_prog *jp)
 {
+	NFTJ_BUILD_OPTS(bo, .target = NFTJ_TARGET_KERNEL);
 	int err;
 
 	err = nftj_ruleset_dump(rs, o->family);
 	if (err) {
-		errmsg("cannot read the nf_tables ruleset: %s%s",
-		       strerror(-err), err == -EPERM ?
-		       " (CAP_NET_ADMIN is needed)" : "");
+		cli_errmsg("cannot read the nf_tables ruleset: %s%s",
+			   strerror(-err), err == -EPERM ?
+			   " (CAP_NET_ADMIN is needed)" : "");
 		return 1;
 	}
-	err = nftj_prog_build(jp, rs, o->family, o->table, o->chain,
-			      NFTJ_TARGET_KERNEL);
+	err = nftj_prog_build(jp, rs, o->family, o->table, o->chain, &bo);
 	if (!err)
 		return 0;
 	if (err == -ENOENT && !jp->why[0])
-		errmsg("no chain %s in table %s %s", o->chain,
-		       family_name(o->family), o->table);
+		cli_errmsg("no chain %s in table %s %s", o->chain,
+			   cli_family_name(o->family), o->table);
 	else if (err == -EOPNOTSUPP)
-		errmsg("chain %s %s %s cannot be compiled: %s",
-		       family_name(o->family), o->table, o->chain, jp->why);
+		cli_errmsg("chain %s %s %s cannot be compiled: %s",
+			   cli_family_name(o->family), o->table, o->chain,
+			   jp->why);
 	else if (jp->log)
-		errmsg("the verifier rejected the program of %s %s %s:\n%s",
-		       family_name(o->family), o->table, o->chain, jp->log);
+		cli_errmsg("the verifier rejected the program of %s %s %s:\n%s",
+			   cli_family_name(o->family), o->table, o->chain,
+			   jp->log);
 	else
-		errmsg("%s", jp->why[0] ? jp->why : strerror(-err));
+		cli_errmsg("%s", jp->why[0] ? jp->why : strerror(-err));
 	return 1;
 }
 
@@ -204,8 +206,7 @@ static int attach_run(const struct attach_opts *o)
 		return 1;
 	for (attempt = 1; attempt <= ATTACH_TRIES; attempt++) {
 		memset(&rs, 0, sizeof(rs));
-		memset(&jp, 0, sizeof(jp));
-		jp.prog_fd = -1;
+		nftj_prog_init(&jp);
 		if (build(o, &rs, &jp)) {
 			nftj_prog_free(&jp);
 			nftj_ruleset_free(&rs);
@@ -226,9 +227,9 @@ static int attach_run(const struct attach_opts *o)
 			continue;
 		}
 		if (err == -ESTALE && !o->force_genid)
-			errmsg("attach %s %s %s: the ruleset changed during each of %d attempts",
-			       family_name(o->family), o->table, o->chain,
-			       ATTACH_TRIES);
+			cli_errmsg("attach %s %s %s: the ruleset changed during each of %d attempts",
+				   cli_family_name(o->family), o->table,
+				   o->chain, ATTACH_TRIES);
 		else if (err)
 			kerr("attach", o->family, o->table, o->chain, err, &k);
 		if (!err) {
@@ -266,7 +267,7 @@ static int parse_genid(const char *s, uint32_t *v)
 	return 0;
 }
 
-int cmd_attach(int argc, char **argv, const char *netns)
+static int attach_kernel(int argc, char **argv, const char *netns)
 {
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -284,7 +285,7 @@ int cmd_attach(int argc, char **argv, const char *netns)
 		case 'n': netns = optarg; break;
 		case 'G':
 			if (parse_genid(optarg, &o.genid)) {
-				errmsg("attach: bad generation %s", optarg);
+				cli_errmsg("attach: bad generation %s", optarg);
 				return EXIT_USAGE;
 			}
 			o.force_genid = true;
@@ -303,6 +304,25 @@ int cmd_attach(int argc, char **argv, const char *netns)
 	if (netns && cli_netns_enter(netns))
 		return 1;
 	return attach_run(&o);
+}
+
+/* is opt among the command's arguments (before a "--")? */
+static bool has_opt(int argc, char **argv, const char *opt)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], opt))
+			return true;
+	return false;
+}
+
+/* attach --link is another command with its own options and help */
+int cmd_attach(int argc, char **argv, const char *netns)
+{
+	if (has_opt(argc, argv, "--link"))
+		return cmd_attach_link(argc, argv, netns);
+	return attach_kernel(argc, argv, netns);
 }
 
 int cmd_detach(int argc, char **argv, const char *netns)
@@ -339,7 +359,7 @@ int cmd_detach(int argc, char **argv, const char *netns)
 	if (err)
 		kerr("detach", family, table, chain, err, &k);
 	else
-		printf("detached %s %s %s\n", family_name(family), table,
+		printf("detached %s %s %s\n", cli_family_name(family), table,
 		       chain);
 	nftj_kctl_close(&k);
 	return err ? 1 : 0;

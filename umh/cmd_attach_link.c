@@ -88,24 +88,25 @@ static void session_free(struct session *s)
 
 static int compile(struct session *s)
 {
+	NFTJ_BUILD_OPTS(bo, .target = NFTJ_TARGET_LINK);
 	struct attach_opts *o = s->o;
 	int err;
 
-	if (ruleset_load(&s->rs))
+	if (cli_ruleset_load(&s->rs))
 		return -EIO;
-	err = table_family(&s->rs, o->table, o->family, &s->family);
+	err = cli_table_family(&s->rs, o->table, o->family, &s->family);
 	if (err)
 		return err;
 	err = nftj_prog_build(&s->jp, &s->rs, s->family, o->table, o->chain,
-			      NFTJ_TARGET_LINK);
+			      &bo);
 	if (err == -ENOENT)
-		errmsg("no chain %s in table %s %s", o->chain,
-		       family_name(s->family), o->table);
+		cli_errmsg("no chain %s in table %s %s", o->chain,
+			   cli_family_name(s->family), o->table);
 	else if (err && s->jp.log)
-		errmsg("the verifier rejected the program:\n%s", s->jp.log);
+		cli_errmsg("the verifier rejected the program:\n%s", s->jp.log);
 	else if (err)
-		errmsg("chain %s: %s", o->chain, s->jp.why[0] ? s->jp.why :
-		       strerror(-err));
+		cli_errmsg("chain %s: %s", o->chain, s->jp.why[0] ? s->jp.why :
+			   strerror(-err));
 	return err;
 }
 
@@ -129,17 +130,17 @@ static int prepare(struct session *s)
 		return err;
 	s->genid = s->rs.genid;
 	if (!dormant && !o->set_dormant) {
-		errmsg("table %s %s is active: its chain and the program would both filter; "
-		       "mark it dormant (nft add table %s %s '{ flags dormant; }') "
-		       "or pass --set-dormant", family_name(s->family),
-		       o->table, family_name(s->family), o->table);
+		cli_errmsg("table %s %s is active: its chain and the program would both filter; "
+			   "mark it dormant (nft add table %s %s '{ flags dormant; }') "
+			   "or pass --set-dormant", cli_family_name(s->family),
+			   o->table, cli_family_name(s->family), o->table);
 		return -EBUSY;
 	}
 	if (!dormant) {
 		err = nftj_table_set_dormant(s->family, o->table, true);
 		if (err) {
-			errmsg("cannot make table %s dormant: %s", o->table,
-			       strerror(-err));
+			cli_errmsg("cannot make table %s dormant: %s", o->table,
+				   strerror(-err));
 			return err;
 		}
 		s->woke_needed = true;
@@ -159,9 +160,10 @@ static void wake(struct session *s)
 		return;
 	err = nftj_table_set_dormant(s->family, s->o->table, false);
 	if (err)
-		errmsg("cannot wake table %s %s: %s (nft add table %s %s)",
-		       family_name(s->family), s->o->table, strerror(-err),
-		       family_name(s->family), s->o->table);
+		cli_errmsg("cannot wake table %s %s: %s (nft add table %s %s)",
+			   cli_family_name(s->family), s->o->table,
+			   strerror(-err), cli_family_name(s->family),
+			   s->o->table);
 	s->woke_needed = false;
 }
 
@@ -173,13 +175,13 @@ static void print_attached(struct session *s)
 
 	for (i = 0; i < s->links.n; i++)
 		json_array_append_new(links, json_pack("{s:s, s:i}",
-			"family", family_name(s->links.pf[i]),
+			"family", cli_family_name(s->links.pf[i]),
 			"id", (int)s->links.id[i]));
 	if (s->o->json) {
 		out = json_pack("{s:{s:s, s:s, s:s, s:s, s:i, s:I, s:i, s:i, s:i, s:o, s:b}}",
-				"attached", "family", family_name(s->family),
+				"attached", "family", cli_family_name(s->family),
 				"table", s->o->table, "chain", s->o->chain,
-				"hook", hook_name(ch->hook),
+				"hook", cli_hook_name(ch->hook),
 				"priority", (int)ch->prio,
 				"generation", (json_int_t)s->genid,
 				"program_id", (int)s->jp.prog_id,
@@ -192,11 +194,11 @@ static void print_attached(struct session *s)
 	} else {
 		printf("attached %s %s %s at hook %s priority %d: program id %u "
 		       "(%zu insns, %zu programs), generation %u\n",
-		       family_name(s->family), s->o->table, s->o->chain,
-		       hook_name(ch->hook), (int)ch->prio, s->jp.prog_id,
+		       cli_family_name(s->family), s->o->table, s->o->chain,
+		       cli_hook_name(ch->hook), (int)ch->prio, s->jp.prog_id,
 		       s->jp.insns, s->jp.nseg, s->genid);
 		printf("  table %s %s is dormant%s; the program decides alone\n",
-		       family_name(s->family), s->o->table,
+		       cli_family_name(s->family), s->o->table,
 		       s->woke_needed ? " (made so by nft-jit, woken on exit)" :
 		       "");
 		json_decref(links);
@@ -206,11 +208,11 @@ static void print_attached(struct session *s)
 
 static void print_detached(struct session *s, const char *why)
 {
-	json_t *st = link_stats_json(&s->jp), *v;
+	json_t *st = linkstats_json(&s->jp), *v;
 	size_t i;
 
 	if (!st) {
-		errmsg("reading the program's counters: %s", strerror(errno));
+		cli_errmsg("reading the program's counters: %s", strerror(errno));
 		st = json_object();
 	}
 	json_object_set_new(st, "reason", json_string(why));
@@ -292,6 +294,7 @@ static int run(struct attach_opts *o)
 	sigset_t set;
 	int i, err, sfd, rc;
 
+	nftj_prog_init(&s.jp);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -299,13 +302,13 @@ static int run(struct attach_opts *o)
 	sfd = sigprocmask(SIG_BLOCK, &set, NULL) ? -1 :
 	      signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0) {
-		errmsg("signalfd: %s", strerror(errno));
+		cli_errmsg("signalfd: %s", strerror(errno));
 		return 1;
 	}
 	/* subscribe first: no change may slip between check and watch */
 	err = genwatch_open(&s.watch);
 	if (err) {
-		errmsg("watching the ruleset: %s", strerror(-err));
+		cli_errmsg("watching the ruleset: %s", strerror(-err));
 		close(sfd);
 		return 1;
 	}
@@ -318,7 +321,7 @@ static int run(struct attach_opts *o)
 	}
 	if (err) {
 		if (err == -EAGAIN)
-			errmsg("the ruleset keeps changing: not attached");
+			cli_errmsg("the ruleset keeps changing: not attached");
 		rc = 1;
 		goto out;
 	}
@@ -326,9 +329,10 @@ static int run(struct attach_opts *o)
 	err = nftj_links_attach(&s.links, s.jp.prog_fd, s.family, ch->hook,
 				ch->prio);
 	if (err) {
-		errmsg("BPF_LINK_CREATE (netfilter, hook %s priority %d): %s%s",
-		       hook_name(ch->hook), (int)ch->prio, strerror(-err),
-		       err == -EINVAL ? " (Linux >= 6.4 is needed)" : "");
+		cli_errmsg("BPF_LINK_CREATE (netfilter, hook %s priority %d): %s%s",
+			   cli_hook_name(ch->hook), (int)ch->prio,
+			   strerror(-err),
+			   err == -EINVAL ? " (Linux >= 6.4 is needed)" : "");
 		rc = 1;
 		goto out;
 	}
@@ -336,9 +340,9 @@ static int run(struct attach_opts *o)
 	rc = wait_loop(&s, sfd, &why);
 	/* the table first: a moment of both filtering, never of neither */
 	if (!s.woke_needed)
-		errmsg("table %s %s stays dormant, as it was before nft-jit "
-		       "started: nothing filters at its hooks now",
-		       family_name(s.family), o->table);
+		cli_errmsg("table %s %s stays dormant, as it was before nft-jit "
+			   "started: nothing filters at its hooks now",
+			   cli_family_name(s.family), o->table);
 	wake(&s);
 	nftj_links_detach(&s.links);
 	print_detached(&s, why);
@@ -377,15 +381,15 @@ int cmd_attach_link(int argc, char **argv, const char *netns)
 		case 'L': o.link = true; break;
 		case 'D': o.set_dormant = true; break;
 		case 'f':
-			if (family_parse(optarg, &o.family)) {
-				errmsg("attach: unknown family %s", optarg);
+			if (cli_family_parse(optarg, &o.family)) {
+				cli_errmsg("attach: unknown family %s", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'T':
 			o.timeout_s = strtol(optarg, &end, 10);
 			if (*end || o.timeout_s <= 0) {
-				errmsg("attach: bad timeout %s", optarg);
+				cli_errmsg("attach: bad timeout %s", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -397,16 +401,16 @@ int cmd_attach_link(int argc, char **argv, const char *netns)
 			return EXIT_USAGE;
 		}
 	}
-	if (!o.link) {		/* main() sends only --link here */
-		errmsg("attach: --link expected");
+	if (!o.link) {		/* cmd_attach() sends only --link here */
+		cli_errmsg("attach: --link expected");
 		return EXIT_USAGE;
 	}
 	if (!o.table || !o.chain) {
-		errmsg("attach: -t TABLE and -c CHAIN are required");
+		cli_errmsg("attach: -t TABLE and -c CHAIN are required");
 		return EXIT_USAGE;
 	}
 	if (optind < argc) {
-		errmsg("attach: unexpected argument %s", argv[optind]);
+		cli_errmsg("attach: unexpected argument %s", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (netns && cli_netns_enter(netns))

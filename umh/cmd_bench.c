@@ -43,7 +43,7 @@ struct bench {
 	int lerr, terr;
 	uint32_t family, oif;
 	struct pkt_list pl;
-	struct bsend snd;
+	struct bench_send snd;
 	struct nftj_links links;
 	bool dormant;
 	uint8_t *drop;			/* kernel verdicts: 1 drop */
@@ -119,8 +119,8 @@ static int set_mode(struct bench *b, enum mode m)
 	if (b->dormant != dormant) {
 		err = nftj_table_set_dormant(b->family, b->o->table, dormant);
 		if (err) {
-			errmsg("table %s: dormant %d: %s", b->o->table, dormant,
-			       strerror(-err));
+			cli_errmsg("table %s: dormant %d: %s", b->o->table, dormant,
+				   strerror(-err));
 			return err;
 		}
 		b->dormant = dormant;
@@ -129,7 +129,7 @@ static int set_mode(struct bench *b, enum mode m)
 		err = nftj_links_attach(&b->links, b->lp.prog_fd, b->family,
 					ch->hook, ch->prio);
 		if (err)
-			errmsg("BPF_LINK_CREATE: %s", strerror(-err));
+			cli_errmsg("BPF_LINK_CREATE: %s", strerror(-err));
 	}
 	b->switch_ms += (clock_ns(CLOCK_MONOTONIC) - t0) / 1e6;
 	return err;
@@ -147,16 +147,16 @@ static int check_verdicts(struct bench *b)
 		return -ENOMEM;
 	err = set_mode(b, M_INTERP);
 	if (!err)
-		err = bsend_verdicts(&b->snd, b->drop);
+		err = bench_send_verdicts(&b->snd, b->drop);
 	if (!err && !b->lerr) {
 		err = set_mode(b, M_JIT);
 		if (!err)
-			err = bsend_verdicts(&b->snd, jd);
+			err = bench_send_verdicts(&b->snd, jd);
 		if (!err)
-			err = link_stats_unhandled(&b->lp, &unhandled);
+			err = linkstats_unhandled(&b->lp, &unhandled);
 	}
 	if (err) {
-		errmsg("sending: %s", strerror(-err));
+		cli_errmsg("sending: %s", strerror(-err));
 		free(jd);
 		return err;
 	}
@@ -165,18 +165,18 @@ static int check_verdicts(struct bench *b)
 		if (b->lerr || jd[i] == b->drop[i])
 			continue;
 		if (bad++ < 5)
-			errmsg("packet %zu: interpreter %s, link program %s", i,
-			       b->drop[i] ? "drop" : "accept",
-			       jd[i] ? "drop" : "accept");
+			cli_errmsg("packet %zu: interpreter %s, link program %s", i,
+				   b->drop[i] ? "drop" : "accept",
+				   jd[i] ? "drop" : "accept");
 	}
 	free(jd);
 	if (unhandled) {
-		errmsg("the link program left %llu packets unhandled",
-		       (unsigned long long)unhandled);
+		cli_errmsg("the link program left %llu packets unhandled",
+			   (unsigned long long)unhandled);
 		bad++;
 	}
 	if (bad) {
-		errmsg("%zu packets differ: no timing", bad);
+		cli_errmsg("%zu packets differ: no timing", bad);
 		return -EPROTO;
 	}
 	return 0;
@@ -195,18 +195,18 @@ static int measure(struct bench *b, enum mode m, unsigned int rep)
 
 	err = set_mode(b, m);
 	if (!err)
-		err = bsend_pass(&b->snd, &warm);	/* warm up, untimed */
+		err = bench_send_pass(&b->snd, &warm);	/* warm up, untimed */
 	w0 = clock_ns(CLOCK_MONOTONIC);
 	t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	do {
 		if (!err)
-			err = bsend_pass(&b->snd, &drops);
+			err = bench_send_pass(&b->snd, &drops);
 		passes++;
 		t = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 		w = clock_ns(CLOCK_MONOTONIC) - w0;
 	} while (!err && t < min && w < 50 * min && passes < MAX_PASSES);
 	if (err) {
-		errmsg("sending: %s", strerror(-err));
+		cli_errmsg("sending: %s", strerror(-err));
 		return err;
 	}
 	if (drops != passes * (m == M_FLOOR ? 0 : b->ndrop))
@@ -241,8 +241,8 @@ static json_t *program_json(const struct nftj_prog *jp, int err)
 			 "load_ms", jp->load_ms);
 }
 
-static void report(struct bench *b, const struct btr_result *tt,
-		   const struct btr_result *lt, bool json)
+static void report(struct bench *b, const struct bench_testrun_result *tt,
+		   const struct bench_testrun_result *lt, bool json)
 {
 	const struct imr_chain *ch = &b->tp.imr.chains[0];
 	unsigned int n = b->o->reps, m;
@@ -259,9 +259,9 @@ static void report(struct bench *b, const struct btr_result *tt,
 		json_object_set_new(wall, mode_name[m], series(b->wall[m], n));
 	}
 	out = json_pack("{s:{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:o, s:o, s:o, s:b, s:o, s:f, s:{s:f, s:i, s:f, s:i, s:i}}}",
-		"bench", "family", family_name(b->family),
+		"bench", "family", cli_family_name(b->family),
 		"table", b->o->table, "chain", b->o->chain,
-		"hook", hook_name(ch->hook),
+		"hook", cli_hook_name(ch->hook),
 		"rules", (int)nftj_prog_rules(&b->tp),
 		"packets", (int)b->pl.n, "drops", (int)b->ndrop,
 		"reps", (int)n, "min_time_ms", (int)b->o->min_time_ms,
@@ -280,7 +280,7 @@ static void report(struct bench *b, const struct btr_result *tt,
 		putchar('\n');
 	} else {
 		printf("%s %s %s: %d rules, %zu packets (%llu dropped)\n",
-		       family_name(b->family), b->o->table, b->o->chain,
+		       cli_family_name(b->family), b->o->table, b->o->chain,
 		       (int)nftj_prog_rules(&b->tp), b->pl.n,
 		       (unsigned long long)b->ndrop);
 		for (m = 0; m < M_NUM; m++) {
@@ -305,37 +305,39 @@ static void report(struct bench *b, const struct btr_result *tt,
 
 static int compile_both(struct bench *b)
 {
+	NFTJ_BUILD_OPTS(to, .target = NFTJ_TARGET_TEST);
+	NFTJ_BUILD_OPTS(lo, .target = NFTJ_TARGET_LINK);
 	struct bench_opts *o = b->o;
 	bool dormant;
 	int err;
 
-	if (ruleset_load(&b->rs))
+	if (cli_ruleset_load(&b->rs))
 		return -EIO;
-	err = table_family(&b->rs, o->table, o->family, &b->family);
+	err = cli_table_family(&b->rs, o->table, o->family, &b->family);
 	if (err)
 		return err;
 	err = nftj_table_dormant(&b->rs, b->family, o->table, &dormant);
 	if (!err && dormant) {
-		errmsg("table %s is dormant: load it active", o->table);
+		cli_errmsg("table %s is dormant: load it active", o->table);
 		err = -EINVAL;
 	}
 	if (err)
 		return err;
 	b->terr = nftj_prog_build(&b->tp, &b->rs, b->family, o->table,
-				  o->chain, NFTJ_TARGET_TEST);
+				  o->chain, &to);
 	if (b->terr == -ENOENT) {
-		errmsg("no chain %s in table %s", o->chain, o->table);
+		cli_errmsg("no chain %s in table %s", o->chain, o->table);
 		return -ENOENT;
 	}
 	b->lerr = nftj_prog_build(&b->lp, &b->rs, b->family, o->table,
-				  o->chain, NFTJ_TARGET_LINK);
+				  o->chain, &lo);
 	if (b->lerr && b->lerr != -EOPNOTSUPP) {
-		errmsg("link target: %s", b->lp.log ? b->lp.log : b->lp.why);
+		cli_errmsg("link target: %s", b->lp.log ? b->lp.log : b->lp.why);
 		return b->lerr;
 	}
 	if (!b->tp.imr.nchains || b->tp.imr.chains[0].hook != NF_INET_LOCAL_OUT) {
-		errmsg("chain %s: the bench sends through the output hook only",
-		       o->chain);
+		cli_errmsg("chain %s: the bench sends through the output hook only",
+			   o->chain);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -344,7 +346,7 @@ static int compile_both(struct bench *b)
 static int run(struct bench_opts *o, bool json)
 {
 	struct bench *b = calloc(1, sizeof(*b));
-	struct btr_result tt = {}, lt = {};
+	struct bench_testrun_result tt = {}, lt = {};
 	char ebuf[512];
 	unsigned int r, k;
 	int err;
@@ -353,26 +355,28 @@ static int run(struct bench_opts *o, bool json)
 		return 1;
 	b->o = o;
 	b->drops_ok = true;
+	nftj_prog_init(&b->lp);
+	nftj_prog_init(&b->tp);
 	err = pkt_add_pcap(&b->pl, o->pcap, ebuf, sizeof(ebuf));
 	if (err) {
-		errmsg("%s", ebuf);
+		cli_errmsg("%s", ebuf);
 		goto out;
 	}
 	if (o->oif) {
 		uint16_t type;
 
-		err = iface_lookup(o->oif, &b->oif, &type, NULL);
+		err = cli_iface_lookup(o->oif, &b->oif, &type, NULL);
 		if (err) {
-			errmsg("interface %s: %s", o->oif, strerror(-err));
+			cli_errmsg("interface %s: %s", o->oif, strerror(-err));
 			goto out;
 		}
 	}
 	err = compile_both(b);
 	if (err)
 		goto out;
-	err = bsend_init(&b->snd, &b->pl, o->dst4, o->dst6);
+	err = bench_send_init(&b->snd, &b->pl, o->dst4, o->dst6);
 	if (err) {
-		errmsg("raw sockets: %s", strerror(-err));
+		cli_errmsg("raw sockets: %s", strerror(-err));
 		goto out;
 	}
 	b->drop = calloc(b->pl.n ? b->pl.n : 1, 1);
@@ -398,20 +402,21 @@ static int run(struct bench_opts *o, bool json)
 		}
 	}
 	if (!b->terr && !o->check_only)
-		err = btr_time(&b->tp, &b->pl, NF_INET_LOCAL_OUT, b->oif,
-			       o->tr_repeat, o->tr_budget_ms, &tt);
+		err = bench_testrun_time(&b->tp, &b->pl, NF_INET_LOCAL_OUT,
+					 b->oif, o->tr_repeat, o->tr_budget_ms,
+					 &tt);
 	if (!err && !b->lerr && !o->check_only)
-		err = btr_time(&b->lp, &b->pl, NF_INET_LOCAL_OUT, 0,
-			       o->tr_repeat, o->tr_budget_ms, &lt);
+		err = bench_testrun_time(&b->lp, &b->pl, NF_INET_LOCAL_OUT, 0,
+					 o->tr_repeat, o->tr_budget_ms, &lt);
 	if (err)
-		errmsg("BPF_PROG_TEST_RUN: %s", strerror(-err));
+		cli_errmsg("BPF_PROG_TEST_RUN: %s", strerror(-err));
 	else
 		report(b, &tt, &lt, json);
 restore:
 	if (set_mode(b, M_INTERP) && !err)
 		err = -EIO;
 out:
-	bsend_free(&b->snd);
+	bench_send_free(&b->snd);
 	nftj_prog_free(&b->lp);
 	nftj_prog_free(&b->tp);
 	nftj_ruleset_free(&b->rs);
@@ -472,7 +477,7 @@ int cmd_bench(int argc, char **argv, const char *netns)
 		case 'j': json = true; break;
 		case 'n': netns = optarg; break;
 		case 'f':
-			if (family_parse(optarg, &o.family))
+			if (cli_family_parse(optarg, &o.family))
 				goto bad;
 			break;
 		case 'R':
@@ -500,17 +505,17 @@ int cmd_bench(int argc, char **argv, const char *netns)
 		}
 	}
 	if (!o.table || !o.chain || !o.pcap) {
-		errmsg("bench: -t TABLE, -c CHAIN and -r FILE are required");
+		cli_errmsg("bench: -t TABLE, -c CHAIN and -r FILE are required");
 		return EXIT_USAGE;
 	}
 	if (optind < argc) {
-		errmsg("bench: unexpected argument %s", argv[optind]);
+		cli_errmsg("bench: unexpected argument %s", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (netns && cli_netns_enter(netns))
 		return 1;
 	return run(&o, json);
 bad:
-	errmsg("bench: bad value: %s", optarg);
+	cli_errmsg("bench: bad value: %s", optarg);
 	return EXIT_USAGE;
 }

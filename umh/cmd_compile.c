@@ -25,6 +25,7 @@ struct compile_opts {
 	uint32_t family;
 	enum nftj_target target;
 	bool json, disasm, no_load;
+	unsigned int dump_imr;	/* 1u << NFTJ_STAGE_*: --dump-imr */
 	int failed;		/* chains whose program was rejected */
 	int matched;
 	char kernel_missing[256];	/* services but no kfunc: why */
@@ -33,6 +34,7 @@ struct compile_opts {
 static const char usage[] =
 "Usage: nft-jit compile [-n NETNS] [-t TABLE] [-c CHAIN] [--family F]\n"
 "                       [--target kernel|test|link] [--no-load] [-j] [-d]\n"
+"                       [--dump-imr STAGE[,STAGE...]]\n"
 "\n"
 "Read the nf_tables ruleset, compile every selected base chain (and the\n"
 "chains it jumps to) into eBPF and load it through the kernel verifier,\n"
@@ -57,6 +59,10 @@ static const char usage[] =
 "  -d, --disasm         print the BPF code annotated with its nft rules,\n"
 "                       and the services (chain, rule handle, position\n"
 "                       of the expression in the rule, expression)\n"
+"      --dump-imr STAGES  print the intermediate representation after\n"
+"                       each stage named: build, optimize, cut (where the\n"
+"                       program stops), prune (the services it keeps);\n"
+"                       all for every one\n"
 "  -j, --json           JSON output\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
 "\n"
@@ -80,6 +86,46 @@ static json_t *services_json(const struct nftj_prog *jp)
 	return a;
 }
 
+/* the IMR after a stage, as lines of r["imr"][stage] */
+static void imr_dump(enum nftj_stage st, const struct imr_prog *p, void *ctx)
+{
+	json_t *imr = ctx, *lines = json_array();
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = open_memstream(&buf, &len);
+	if (f) {
+		imr_prog_print(p, f);
+		fclose(f);
+	}
+	for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		json_array_append_new(lines, json_string(line));
+	free(buf);
+	json_object_set_new(imr, nftj_stage_name(st), lines);
+}
+
+/* --dump-imr build,cut: a mask of stages; -EINVAL */
+static int stages_parse(char *s, unsigned int *mask)
+{
+	enum nftj_stage st;
+	char *tok, *save = NULL;
+
+	*mask = 0;
+	for (tok = strtok_r(s, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "all"))
+			*mask |= (1u << (NFTJ_STAGE_IMR_LAST + 1)) - 1;
+		else if (!nftj_stage_parse(tok, &st) &&
+			 st <= NFTJ_STAGE_IMR_LAST)
+			*mask |= 1u << st;
+		else
+			return -EINVAL;
+	}
+	return *mask ? 0 : -EINVAL;
+}
+
 static const char *status_of(const struct nftj_prog *jp, int err)
 {
 	if (err)
@@ -101,16 +147,19 @@ static json_t *chain_report(struct compile_opts *o,
 			  NF_ACCEPT;
 	const struct imr_chain *ch;
 	struct ruletext *rt = NULL;
+	json_t *r, *first = json_null(), *imr = json_object();
+	NFTJ_BUILD_OPTS(bo, .target = o->target,
+			.flags = o->no_load ? NFTJ_F_NO_LOAD : 0,
+			.imr_stages = o->dump_imr, .imr_cb = imr_dump,
+			.imr_ctx = imr);
 	struct nftj_prog jp;
-	json_t *r, *first = json_null();
 	int err;
 
-	err = nftj_prog_build_opts(&jp, rs, family, table, chain, o->target,
-				   o->no_load ? NFTJ_F_NO_LOAD : 0);
+	err = nftj_prog_build(&jp, rs, family, table, chain, &bo);
 	r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:I}",
-		      "family", family_name(family), "table", table,
+		      "family", cli_family_name(family), "table", table,
 		      "chain", chain,
-		      "hook", hook_name(nftnl_chain_get_u32(nc,
+		      "hook", cli_hook_name(nftnl_chain_get_u32(nc,
 						NFTNL_CHAIN_HOOKNUM)),
 		      "priority", (int)nftnl_chain_get_u32(nc,
 						NFTNL_CHAIN_PRIO),
@@ -165,6 +214,10 @@ static json_t *chain_report(struct compile_opts *o,
 		json_object_set_new(r, "reason", json_string(jp.why));
 		o->failed++;
 	}
+	if (o->dump_imr)
+		json_object_set_new(r, "imr", imr);
+	else
+		json_decref(imr);
 	json_object_set_new(r, "compile_ms", json_real(jp.compile_ms));
 	json_object_set_new(r, "load_ms", json_real(jp.load_ms));
 	if (o->disasm && jp.insns) {
@@ -181,6 +234,8 @@ static void print_text(json_t *r)
 	json_t *first = json_object_get(r, "first_interpreted");
 	json_t *prog = json_object_get(r, "program"), *v;
 	const char *reason = json_string_value(json_object_get(r, "reason"));
+	const char *stage;
+	json_t *lines;
 	size_t i;
 
 	printf("%s %s %s: hook %s priority %lld policy %s, target %s\n",
@@ -229,6 +284,11 @@ static void print_text(json_t *r)
 		       json_integer_value(json_object_get(r, "insns")),
 		       json_string_value(json_object_get(r,
 							 "verifier_log")));
+	json_object_foreach(json_object_get(r, "imr"), stage, lines) {
+		printf("; imr after %s\n", stage);
+		json_array_foreach(lines, i, v)
+			printf("%s\n", json_string_value(v));
+	}
 	json_array_foreach(json_object_get(r, "disassembly"), i, v)
 		printf("%s\n", json_string_value(v));
 }
@@ -240,7 +300,7 @@ static int run(struct compile_opts *o)
 	struct nftnl_chain *nc;
 	json_t *all = json_array();
 
-	if (ruleset_load(&rs))
+	if (cli_ruleset_load(&rs))
 		return 1;
 	it = nftnl_chain_list_iter_create(rs.chains);
 	while (it && (nc = nftnl_chain_list_iter_next(it))) {
@@ -274,12 +334,12 @@ static int run(struct compile_opts *o)
 	}
 	nftj_ruleset_free(&rs);
 	if (o->kernel_missing[0])
-		errmsg("%s (compile --no-load shows the code)",
-		       o->kernel_missing);
+		cli_errmsg("%s (compile --no-load shows the code)",
+			   o->kernel_missing);
 	if (!o->matched && (o->table || o->chain)) {
-		errmsg("no base chain matches%s%s%s%s", o->table ? " table " : "",
-		       o->table ? o->table : "", o->chain ? " chain " : "",
-		       o->chain ? o->chain : "");
+		cli_errmsg("no base chain matches%s%s%s%s", o->table ? " table " : "",
+			   o->table ? o->table : "", o->chain ? " chain " : "",
+			   o->chain ? o->chain : "");
 		return 1;
 	}
 	return o->failed ? 1 : 0;
@@ -295,6 +355,7 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		{ "json", no_argument, NULL, 'j' },
 		{ "disasm", no_argument, NULL, 'd' },
 		{ "no-load", no_argument, NULL, 'L' },
+		{ "dump-imr", required_argument, NULL, 'I' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -309,16 +370,22 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		case 'j': o.json = true; break;
 		case 'd': o.disasm = true; break;
 		case 'L': o.no_load = true; break;
+		case 'I':
+			if (stages_parse(optarg, &o.dump_imr)) {
+				cli_errmsg("compile: --dump-imr: stages are build, optimize, cut, prune or all");
+				return EXIT_USAGE;
+			}
+			break;
 		case 'n': netns = optarg; break;
 		case 'f':
-			if (family_parse(optarg, &o.family)) {
-				errmsg("compile: unknown family %s", optarg);
+			if (cli_family_parse(optarg, &o.family)) {
+				cli_errmsg("compile: unknown family %s", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'T':
 			if (nftj_target_parse(optarg, &o.target)) {
-				errmsg("compile: unknown target %s", optarg);
+				cli_errmsg("compile: unknown target %s", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -331,7 +398,7 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		}
 	}
 	if (optind < argc) {
-		errmsg("compile: unexpected argument %s", argv[optind]);
+		cli_errmsg("compile: unexpected argument %s", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (netns && cli_netns_enter(netns))

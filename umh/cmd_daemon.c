@@ -545,19 +545,19 @@ static int background(struct sup *s)
 	char c;
 
 	if (pipe2(fd, O_CLOEXEC) < 0) {
-		errmsg("daemon: pipe: %s", strerror(errno));
+		cli_errmsg("daemon: pipe: %s", strerror(errno));
 		return -1;
 	}
 	pid = fork();
 	if (pid < 0) {
-		errmsg("daemon: fork: %s", strerror(errno));
+		cli_errmsg("daemon: fork: %s", strerror(errno));
 		return -1;
 	}
 	if (pid) {
 		close(fd[1]);
 		if (read(fd[0], &c, 1) == 1 && c == '0')
 			_exit(0);
-		errmsg("daemon: did not start (see the system log)");
+		cli_errmsg("daemon: did not start (see the system log)");
 		_exit(1);
 	}
 	close(fd[0]);
@@ -626,16 +626,16 @@ static int run(struct sup *s)
 			 "" : NETNS_DIR "/", s->w[i].name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			errmsg("network namespace %s: %s", s->w[i].name,
-			       strerror(errno));
+			cli_errmsg("network namespace %s: %s", s->w[i].name,
+				   strerror(errno));
 			return 1;
 		}
 		close(fd);
 	}
 	err = mkdirs(s->o.state_dir);
 	if (err) {
-		errmsg("state directory %s: %s", s->o.state_dir,
-		       strerror(-err));
+		cli_errmsg("state directory %s: %s", s->o.state_dir,
+			   strerror(-err));
 		return 1;
 	}
 	s->notify_fd = -1;
@@ -652,13 +652,13 @@ static int run(struct sup *s)
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	s->sig_fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sig_fd < 0) {
-		errmsg("daemon: signalfd: %s", strerror(errno));
+		cli_errmsg("daemon: signalfd: %s", strerror(errno));
 		return 1;
 	}
 	s->pid = getpid();
 	err = setup_fds(s);
 	if (err) {
-		errmsg("daemon: %s: %s", NETNS_DIR, strerror(-err));
+		cli_errmsg("daemon: %s: %s", NETNS_DIR, strerror(-err));
 		return 1;
 	}
 	nftj_dlog(&s->o, LOG_INFO, "started: %zu network namespace%s, state in %s",
@@ -710,7 +710,7 @@ int cmd_daemon(int argc, char **argv, const char *netns)
 		}
 	}
 	if (optind != argc) {
-		errmsg("daemon: unexpected argument %s", argv[optind]);
+		cli_errmsg("daemon: unexpected argument %s", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (!state_dir || !*state_dir)

@@ -24,7 +24,7 @@
 struct eval_opts {
 	const char *table, *chain, *iif, *oif, *pcap;
 	uint32_t family;
-	struct tr_meta m;
+	struct testrun_meta m;
 	bool json;
 	unsigned int flags;
 };
@@ -105,7 +105,7 @@ static const char *verdict_str(uint32_t r)
 
 /* one packet, as JSON (also the source of the text output) */
 static json_t *packet_result(const struct nftj_prog *jp,
-			     const struct tr_stats *st, size_t idx,
+			     const struct testrun_stats *st, size_t idx,
 			     uint32_t ret, uint32_t decided)
 {
 	const struct imr_prog *p = &jp->imr;
@@ -114,8 +114,8 @@ static json_t *packet_result(const struct nftj_prog *jp,
 
 	/* once per count: a chain entered twice counts its rules twice */
 	for (id = 0; id < p->nrule_ids; id++) {
-		uint64_t k = tr_counter(st, false, id)->packets -
-			     tr_counter(st, true, id)->packets;
+		uint64_t k = testrun_counter(st, false, id)->packets -
+			     testrun_counter(st, true, id)->packets;
 
 		while (k--)
 			json_array_append_new(counted, report_rule_ref(jp, id));
@@ -136,7 +136,7 @@ static json_t *packet_result(const struct nftj_prog *jp,
 }
 
 static json_t *counters_json(const struct nftj_prog *jp,
-			     const struct tr_stats *st)
+			     const struct testrun_stats *st)
 {
 	const struct imr_prog *p = &jp->imr;
 	json_t *a = json_array();
@@ -144,7 +144,7 @@ static json_t *counters_json(const struct nftj_prog *jp,
 
 	for (id = 0; id < p->nrule_ids; id++) {
 		const struct imr_rule *r = p->rule_by_id[id];
-		const struct nftj_counter *c = tr_counter(st, false, id);
+		const struct nftj_counter *c = testrun_counter(st, false, id);
 		json_t *o;
 
 		if (!r->has_counter || r->unsupported)
@@ -205,14 +205,14 @@ static int packet_nfproto(const struct nftj_prog *jp, const struct pkt *pk,
 	} else if (v == 4 || v == 6) {
 		*nfproto = v == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
 	} else {
-		errmsg("packet %zu: IP version %u: neither IPv4 nor IPv6",
-		       idx, v);
+		cli_errmsg("packet %zu: IP version %u: neither IPv4 nor IPv6",
+			   idx, v);
 		return -EINVAL;
 	}
 	/* no hook sees less; BPF_PROG_TEST_RUN refuses it too */
 	if (pk->len < (*nfproto == NFPROTO_IPV6 ? 40U : 20U)) {
-		errmsg("packet %zu: %zu bytes, shorter than an %s header", idx,
-		       pk->len, *nfproto == NFPROTO_IPV6 ? "IPv6" : "IPv4");
+		cli_errmsg("packet %zu: %zu bytes, shorter than an %s header", idx,
+			   pk->len, *nfproto == NFPROTO_IPV6 ? "IPv6" : "IPv4");
 		return -EINVAL;
 	}
 	return 0;
@@ -220,39 +220,39 @@ static int packet_nfproto(const struct nftj_prog *jp, const struct pkt *pk,
 
 static int run(struct eval_opts *o, struct pkt_list *pl)
 {
+	NFTJ_BUILD_OPTS(bo, .flags = o->flags);
 	struct nftj_ruleset rs = {};
 	struct nftj_prog jp;
 	struct ruletext *rt = NULL;
-	struct tr_stats st = {};
+	struct testrun_stats st = {};
 	json_t *packets = json_array(), *out;
 	uint32_t family, ret, decided;
 	size_t i;
 	int err;
 
-	err = ruleset_load(&rs);
+	err = cli_ruleset_load(&rs);
 	if (err)
 		return 1;
-	err = table_family(&rs, o->table, o->family, &family);
+	err = cli_table_family(&rs, o->table, o->family, &family);
 	if (err) {
 		nftj_ruleset_free(&rs);
 		return 1;
 	}
-	err = nftj_prog_build_opts(&jp, &rs, family, o->table, o->chain,
-				   NFTJ_TARGET_TEST, o->flags);
+	err = nftj_prog_build(&jp, &rs, family, o->table, o->chain, &bo);
 	if (err) {
 		if (err == -ENOENT)
-			errmsg("no chain %s in table %s %s", o->chain,
-			       family_name(family), o->table);
+			cli_errmsg("no chain %s in table %s %s", o->chain,
+				   cli_family_name(family), o->table);
 		else if (jp.log)
-			errmsg("the verifier rejected the program:\n%s",
-			       jp.log);
+			cli_errmsg("the verifier rejected the program:\n%s",
+				   jp.log);
 		else
-			errmsg("chain %s: %s", o->chain, jp.why[0] ? jp.why :
-			       strerror(-err));
+			cli_errmsg("chain %s: %s", o->chain, jp.why[0] ? jp.why :
+				   strerror(-err));
 		goto out;
 	}
 	o->m.hook = jp.imr.chains[0].hook;
-	err = tr_stats_init(&st, &jp);
+	err = testrun_stats_init(&st, &jp);
 	if (err)
 		goto out;
 	if (!o->json)
@@ -263,11 +263,11 @@ static int run(struct eval_opts *o, struct pkt_list *pl)
 		err = packet_nfproto(&jp, &pl->p[i], i, &o->m.nfproto);
 		if (err)
 			goto out;
-		err = tr_run(&jp, &o->m, pl->p[i].data, pl->p[i].len, &st,
-			     &ret, &decided);
+		err = testrun_run(&jp, &o->m, pl->p[i].data, pl->p[i].len, &st,
+				  &ret, &decided);
 		if (err) {
-			errmsg("packet %zu: BPF_PROG_TEST_RUN: %s", i,
-			       strerror(-err));
+			cli_errmsg("packet %zu: BPF_PROG_TEST_RUN: %s", i,
+				   strerror(-err));
 			goto out;
 		}
 		pk = packet_result(&jp, &st, i, ret, decided);
@@ -277,9 +277,9 @@ static int run(struct eval_opts *o, struct pkt_list *pl)
 	}
 	if (o->json) {
 		out = json_pack("{s:{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o}}",
-				"eval", "family", family_name(family),
+				"eval", "family", cli_family_name(family),
 				"table", o->table, "chain", o->chain,
-				"hook", hook_name(jp.imr.chains[0].hook),
+				"hook", cli_hook_name(jp.imr.chains[0].hook),
 				"generation", (json_int_t)jp.imr.genid,
 				"packets", packets,
 				"counters", counters_json(&jp, &st),
@@ -292,7 +292,7 @@ static int run(struct eval_opts *o, struct pkt_list *pl)
 out:
 	json_decref(packets);
 	ruletext_free(rt);
-	tr_stats_free(&st);
+	testrun_stats_free(&st);
 	nftj_prog_free(&jp);
 	nftj_ruleset_free(&rs);
 	return err ? 1 : 0;
@@ -301,10 +301,10 @@ out:
 static int iface(const char *name, uint32_t *idx, uint16_t *type,
 		 uint8_t *addr)
 {
-	int err = iface_lookup(name, idx, type, addr);
+	int err = cli_iface_lookup(name, idx, type, addr);
 
 	if (err)
-		errmsg("interface %s: %s", name, strerror(-err));
+		cli_errmsg("interface %s: %s", name, strerror(-err));
 	return err;
 }
 
@@ -343,7 +343,7 @@ int cmd_eval(int argc, char **argv, const char *netns)
 		case 'S': o.flags |= NFTJ_F_SLOW_LOADS; break;
 		case 'O': o.oif = optarg; break;
 		case 'f':
-			if (family_parse(optarg, &o.family))
+			if (cli_family_parse(optarg, &o.family))
 				goto bad;
 			break;
 		case 'm':
@@ -373,11 +373,11 @@ int cmd_eval(int argc, char **argv, const char *netns)
 		}
 	}
 	if (!o.table || !o.chain) {
-		errmsg("eval: -t TABLE and -c CHAIN are required");
+		cli_errmsg("eval: -t TABLE and -c CHAIN are required");
 		return EXIT_USAGE;
 	}
 	if (!o.pcap == (optind >= argc)) {
-		errmsg("eval: give packets as hex arguments or -r FILE, one of them");
+		cli_errmsg("eval: give packets as hex arguments or -r FILE, one of them");
 		return EXIT_USAGE;
 	}
 	if (netns && cli_netns_enter(netns))
@@ -388,20 +388,20 @@ int cmd_eval(int argc, char **argv, const char *netns)
 	o.m.has_mac = o.iif != NULL;
 	o.m.dev = o.m.iif;
 	if (o.m.pkttype == PACKET_BROADCAST && o.m.iif <= 1) {
-		errmsg("eval: --pkttype broadcast needs --iif with a broadcast address (not lo)");
+		cli_errmsg("eval: --pkttype broadcast needs --iif with a broadcast address (not lo)");
 		return EXIT_USAGE;
 	}
 	for (; optind < argc; optind++) {
 		err = pkt_add_hex(&pl, argv[optind]);
 		if (err) {
-			errmsg("packet %zu: not a packet in hex: %s", pl.n,
-			       argv[optind]);
+			cli_errmsg("packet %zu: not a packet in hex: %s", pl.n,
+				   argv[optind]);
 			pkt_list_free(&pl);
 			return EXIT_USAGE;
 		}
 	}
 	if (o.pcap && pkt_add_pcap(&pl, o.pcap, ebuf, sizeof(ebuf))) {
-		errmsg("%s", ebuf);
+		cli_errmsg("%s", ebuf);
 		pkt_list_free(&pl);
 		return 1;
 	}
@@ -409,6 +409,6 @@ int cmd_eval(int argc, char **argv, const char *netns)
 	pkt_list_free(&pl);
 	return rc;
 bad:
-	errmsg("eval: bad value: %s", optarg);
+	cli_errmsg("eval: bad value: %s", optarg);
 	return EXIT_USAGE;
 }

@@ -60,7 +60,7 @@ static int collect(const struct nftj_kstat *st, void *data)
 	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		      "family", family_name(st->family), "table", st->table,
+		      "family", cli_family_name(st->family), "table", st->table,
 		      "chain", st->chain,
 		      "genid", (json_int_t)st->genid,
 		      "prog_id", (json_int_t)st->prog_id,
@@ -152,15 +152,15 @@ int cmd_kstatus(int argc, char **argv, const char *netns)
 		}
 	}
 	if (argc - optind != 0 && argc - optind != 3) {
-		errmsg("kstatus: expected no arguments or FAMILY TABLE CHAIN");
+		cli_errmsg("kstatus: expected no arguments or FAMILY TABLE CHAIN");
 		return EXIT_USAGE;
 	}
 	if (argc - optind == 3) {
-		if (family_parse(argv[optind], &family) ||
+		if (cli_family_parse(argv[optind], &family) ||
 		    (family != NFPROTO_IPV4 && family != NFPROTO_IPV6 &&
 		     family != NFPROTO_INET)) {
-			errmsg("kstatus: family %s: ip, ip6 or inet",
-			       argv[optind]);
+			cli_errmsg("kstatus: family %s: ip, ip6 or inet",
+				   argv[optind]);
 			return EXIT_USAGE;
 		}
 		table = argv[optind + 1];
@@ -177,11 +177,11 @@ int cmd_kstatus(int argc, char **argv, const char *netns)
 		ks.known = true;
 	nftj_kctl_close(&k);
 	if (err) {
-		errmsg("kstatus%s%s%s%s%s%s: %s%s%s", table ? " " : "",
-		       table ? family_name(family) : "", table ? " " : "",
-		       table ? table : "", table ? " " : "",
-		       table ? chain : "", strerror(-err),
-		       k.ext_msg[0] ? ": " : "", k.ext_msg);
+		cli_errmsg("kstatus%s%s%s%s%s%s: %s%s%s", table ? " " : "",
+			   table ? cli_family_name(family) : "", table ? " " : "",
+			   table ? table : "", table ? " " : "",
+			   table ? chain : "", strerror(-err),
+			   k.ext_msg[0] ? ": " : "", k.ext_msg);
 		json_decref(ks.all);
 		return 1;
 	}

@@ -252,11 +252,11 @@ int cmd_status(int argc, char **argv, const char *netns)
 		}
 	}
 	if (argc - optind > 3) {
-		errmsg("status: too many arguments, expected [FAMILY [TABLE [CHAIN]]]");
+		cli_errmsg("status: too many arguments, expected [FAMILY [TABLE [CHAIN]]]");
 		return EXIT_USAGE;
 	}
-	if (argc - optind >= 1 && family_parse(argv[optind], &o.family)) {
-		errmsg("status: unknown family %s", argv[optind]);
+	if (argc - optind >= 1 && cli_family_parse(argv[optind], &o.family)) {
+		cli_errmsg("status: unknown family %s", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (argc - optind >= 2)
@@ -280,7 +280,7 @@ int cmd_status(int argc, char **argv, const char *netns)
 		if (!json_array_size(json_object_get(out, "chains")))
 			printf("\nno base chains%s%s\n",
 			       o.family ? " in family " : "",
-			       o.family ? family_name(o.family) : "");
+			       o.family ? cli_family_name(o.family) : "");
 	}
 	json_decref(out);
 	return 0;

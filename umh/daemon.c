@@ -35,6 +35,7 @@
 #include "genwatch.h"
 #include "jit.h"
 #include "kctl.h"
+#include "nl.h"
 #include "state.h"
 
 #define SYNC_TRIES	5		/* attempts of a pass while commits land */
@@ -284,26 +285,21 @@ static int ev_cb(const struct nlmsghdr *nlh, void *data)
 /* read every queued event; -errno on a socket error */
 static int ev_drain(struct worker *w)
 {
-	int i;
+	int i, err = -ENOBUFS;
 
-	for (i = 0; i < EV_DRAIN_MAX; i++) {
-		ssize_t n = mnl_socket_recvfrom(w->ev, w->evbuf, EV_BUFSZ);
-
-		if (n < 0 && errno == ENOBUFS) {
-			wlog(w, LOG_WARNING, "event loss (ENOBUFS): full resync");
-			w->resync = true;
-			w->hdr.resyncs++;
-			if (!w->ev_ms)
-				w->ev_ms = now_ms();
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
-		mnl_cb_run(w->evbuf, (size_t)n, 0, 0, ev_cb, w);
+	/* each loss is reported once; the events after it are queued */
+	for (i = 0; i < 64 && err == -ENOBUFS; i++) {
+		err = nftj_nl_events(w->ev, w->evbuf, EV_BUFSZ, EV_DRAIN_MAX,
+				     ev_cb, w);
+		if (err != -ENOBUFS)
+			break;
+		wlog(w, LOG_WARNING, "event loss (ENOBUFS): full resync");
+		w->resync = true;
+		w->hdr.resyncs++;
+		if (!w->ev_ms)
+			w->ev_ms = now_ms();
 	}
-	return 0;
+	return err == -ENOBUFS ? 0 : err;
 }
 
 /* did an event name this table after generation gen? */
@@ -496,7 +492,7 @@ static void first_interpreted(const struct nftj_prog *jp,
 
 static const char *fam(uint32_t family)
 {
-	return family_name(family);
+	return cli_family_name(family);
 }
 
 /* a failure that may go away by itself: retried without an event */
@@ -622,17 +618,17 @@ static void kfunc_drop(struct worker *w)
 static int chain_sync(struct worker *w, const struct nftj_ruleset *rs,
 		      struct nftj_centry *ci, struct dchain *d)
 {
-	unsigned int flags = 0;
+	NFTJ_BUILD_OPTS(o, .target = NFTJ_TARGET_KERNEL,
+			.kfunc = kfunc(w, rs->genid));
 	char reason[600];
 	struct nftj_prog jp;
 	double t0;
 	int err;
 
 	if (w->fault_chain && !strcmp(w->fault_chain, ci->chain))
-		flags |= NFTJ_F_FAULT_VERIFIER;		/* testing only */
+		o.flags |= NFTJ_F_FAULT_VERIFIER;	/* testing only */
 	t0 = now_ms();
-	err = nftj_prog_build_kf(&jp, rs, ci->family, ci->table, ci->chain,
-				 NFTJ_TARGET_KERNEL, flags, kfunc(w, rs->genid));
+	err = nftj_prog_build(&jp, rs, ci->family, ci->table, ci->chain, &o);
 	ci->compile_ms = now_ms() - t0;
 	wlog(w, LOG_DEBUG, "%s %s %s: %.1f ms IMR and code, %.1f ms verifier, %.1f ms other (kfunc BTF)",
 	     fam(ci->family), ci->table, ci->chain, jp.compile_ms, jp.load_ms,
@@ -677,12 +673,13 @@ static int adopt(struct worker *w, const struct nftj_ruleset *rs,
 {
 	struct bpf_prog_info info = {};
 	uint32_t ilen = sizeof(info);
+	NFTJ_BUILD_OPTS(o, .target = NFTJ_TARGET_KERNEL,
+			.flags = NFTJ_F_NO_LOAD);
 	struct nftj_prog jp;
 	double t0 = now_ms();
 	int fd, err;
 
-	err = nftj_prog_build_opts(&jp, rs, ci->family, ci->table, ci->chain,
-				   NFTJ_TARGET_KERNEL, NFTJ_F_NO_LOAD);
+	err = nftj_prog_build(&jp, rs, ci->family, ci->table, ci->chain, &o);
 	ci->compile_ms = now_ms() - t0;
 	ci->genid = st->genid;
 	ci->rules = st->nrules;
@@ -937,7 +934,7 @@ static int enter(struct worker *w)
 	int err;
 
 	for (;;) {
-		err = netns_enter(w->netns);
+		err = nftj_netns_enter(w->netns);
 		if (err != -EINVAL || now_ms() > until)
 			break;
 		if (check_stop(w, 50))

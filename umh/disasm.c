@@ -16,8 +16,8 @@ static const char *const jmp_op[16] = {
 
 static const char *const size_name[4] = { "u32", "u16", "u8", "u64" };
 
-int bpf_insn_str(const struct bpf_insn *in, size_t idx, size_t n,
-		 char *buf, size_t size)
+int nftj_insn_str(const struct bpf_insn *in, size_t idx, size_t n,
+		  char *buf, size_t size)
 {
 	uint8_t cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
 	const char *w = cls == BPF_ALU || cls == BPF_JMP32 ? "w" : "r";

@@ -7,7 +7,7 @@
 #include <linux/bpf.h>
 
 /* one instruction; returns how many slots it takes (2 for ld_imm64) */
-int bpf_insn_str(const struct bpf_insn *insn, size_t idx, size_t n,
-		 char *buf, size_t size);
+int nftj_insn_str(const struct bpf_insn *insn, size_t idx, size_t n,
+		  char *buf, size_t size);
 
 #endif /* NFTJ_DISASM_H */

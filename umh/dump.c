@@ -25,6 +25,7 @@
 #include <libnftnl/gen.h>
 
 #include "model.h"
+#include "nl.h"
 
 #ifndef MNL_SOCKET_DUMP_SIZE
 #define MNL_SOCKET_DUMP_SIZE	32768	/* libmnl >= 1.0.5 defines it */
@@ -34,7 +35,6 @@
 
 struct nftj_nl {
 	struct mnl_socket *sock;
-	uint32_t portid;
 	uint32_t seq;
 	char *buf;			/* MNL_SOCKET_DUMP_SIZE bytes */
 };
@@ -119,7 +119,6 @@ static int nl_open(struct nftj_nl *nl)
 		goto err;
 	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto err;
-	nl->portid = mnl_socket_get_portid(nl->sock);
 	return 0;
 err:
 	ret = neg_errno();
@@ -142,23 +141,12 @@ static struct nlmsghdr *nl_req(struct nftj_nl *nl, uint16_t type,
 static int nl_talk(struct nftj_nl *nl, const struct nlmsghdr *nlh,
 		   mnl_cb_t cb, void *data)
 {
-	uint32_t seq = nlh->nlmsg_seq;
-	ssize_t len;
-	int ret;
+	struct nftj_nl_req r = {
+		.buf = nl->buf, .size = MNL_SOCKET_DUMP_SIZE,
+		.seq = nlh->nlmsg_seq, .cb = cb, .data = data,
+	};
 
-	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
-		return neg_errno();
-	do {
-		len = mnl_socket_recvfrom(nl->sock, nl->buf,
-					  MNL_SOCKET_DUMP_SIZE);
-		if (len < 0)
-			return neg_errno();
-		if (len == 0)
-			return -ENODATA;
-		ret = mnl_cb_run(nl->buf, len, seq, nl->portid, cb, data);
-	} while (ret > MNL_CB_STOP);
-
-	return ret < 0 ? neg_errno() : 0;
+	return nftj_nl_talk(nl->sock, nlh, nlh->nlmsg_len, &r);
 }
 
 static int nl_dump(struct nftj_nl *nl, uint16_t type, uint8_t family,

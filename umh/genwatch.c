@@ -10,6 +10,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "genwatch.h"
+#include "nl.h"
 
 int genwatch_open(struct mnl_socket **out)
 {
@@ -65,25 +66,12 @@ int genwatch_read(struct mnl_socket *nl, uint32_t *genid, bool *seen)
 	size_t size = MNL_SOCKET_BUFFER_SIZE;
 	struct gen_seen g = { 0 };
 	char *buf = malloc(size);
-	int i, err = 0;
+	int err;
 
 	if (!buf)
 		return -ENOMEM;
 	/* bounded: what is queued now, at most 1024 reads */
-	for (i = 0; i < 1024; i++) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, size);
-
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				err = -errno;
-			break;
-		}
-		if (mnl_cb_run(buf, (size_t)n, 0, 0, gen_cb, &g) < 0 &&
-		    errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-	}
+	err = nftj_nl_events(nl, buf, size, 1024, gen_cb, &g);
 	free(buf);
 	*genid = g.id;
 	*seen = g.seen;

@@ -215,6 +215,8 @@ int imr_expr_print(const struct imr_expr *e, char *buf, size_t size)
 		}
 		return off;
 	case IMR_E_SVC:
+		if (e->svc.index == IMR_SVC_PRUNED)
+			return snprintf(buf, size, "svc-.%s", e->svc.name);
 		return snprintf(buf, size, "svc%u.%s", e->svc.index,
 				e->svc.name);
 	}
@@ -229,9 +231,12 @@ int imr_expr_print(const struct imr_expr *e, char *buf, size_t size)
 static int svc_stmt_print(const struct imr_prog *p, const struct imr_stmt *s,
 			  char *buf, size_t size)
 {
-	const struct imr_svc *v = &p->svcs[s->svc];
+	const struct imr_svc *v;
 	int off = 0;
 
+	if (s->svc >= p->nsvcs)		/* pruned: the rule does not run */
+		return snprintf(buf, size, "svc-: pruned");
+	v = &p->svcs[s->svc];
 	ADV(snprintf(buf, size, "svc%u: ", s->svc));
 	switch (v->kind) {
 	case IMR_SVC_COUNTER:
@@ -315,6 +320,114 @@ void imr_rule_print(const struct imr_prog *p, const struct imr_rule *r,
 			break;
 		off += stmt_print(p, &r->stmts[i], buf + off, size - off);
 	}
+}
+
+static const char *family_str(uint32_t f)
+{
+	return f == 2 ? "ip" : f == 10 ? "ip6" : f == 1 ? "inet" : "?";
+}
+
+static const char *hook_str(uint32_t h)
+{
+	static const char *const n[] = {
+		"prerouting", "input", "forward", "output", "postrouting",
+	};
+
+	return h < sizeof(n) / sizeof(n[0]) ? n[h] : "?";
+}
+
+static void set_print(const struct imr_prog *p, size_t i, FILE *f)
+{
+	const struct imr_set *is = &p->sets[i];
+	size_t k;
+
+	fprintf(f, "set %zu @%s: flags 0x%x, key %u bytes, %zu elements",
+		i, is->nset->name, is->nset->flags, is->nset->key_len,
+		is->nset->nelems);
+	for (k = 0; k < is->nactions; k++) {
+		fprintf(f, "%s%s", k ? ", " : "; actions ",
+			imr_verdict_name(is->actions[k].verdict));
+		if (is->actions[k].chain >= 0)
+			fprintf(f, " %s", p->chains[is->actions[k].chain].name);
+	}
+	fputc('\n', f);
+}
+
+void imr_prog_print(const struct imr_prog *p, FILE *f)
+{
+	char buf[4096];
+	size_t i, j;
+
+	fprintf(f, "table %s %s\n", family_str(p->family), p->table);
+	for (i = 0; i < p->nchains; i++) {
+		const struct imr_chain *ch = &p->chains[i];
+
+		if (ch->base)
+			fprintf(f, "chain %s: hook %s, priority %d, policy %s, depth %u\n",
+				ch->name, hook_str(ch->hook), (int)ch->prio,
+				ch->policy ? "accept" : "drop", ch->depth);
+		else
+			fprintf(f, "chain %s: depth %u\n", ch->name, ch->depth);
+		for (j = 0; j < ch->nrules; j++) {
+			imr_rule_print(p, &ch->rules[j], buf, sizeof(buf));
+			fprintf(f, "  %zu: id %u handle %llu: %s\n", j,
+				ch->rules[j].id,
+				(unsigned long long)ch->rules[j].handle, buf);
+		}
+	}
+	for (i = 0; i < p->nsets; i++)
+		set_print(p, i, f);
+	for (i = 0; i < p->nsvcs; i++)
+		fprintf(f, "svc %zu: %s rule id %u handle %llu #%u %s: %s\n", i,
+			p->chains[p->svcs[i].chain].name, p->svcs[i].rule_id,
+			(unsigned long long)p->svcs[i].handle, p->svcs[i].pos,
+			imr_svc_kind_name(p->svcs[i].kind), p->svcs[i].text);
+}
+
+static void reach(const struct imr_prog *p, int chain, bool *reached)
+{
+	const struct imr_chain *ch = &p->chains[chain];
+	size_t i, j, k;
+
+	reached[chain] = true;
+	for (i = 0; i < ch->nrules; i++) {
+		if (!imr_rule_runs(p, reached, chain, i))
+			continue;
+		for (j = 0; j < ch->rules[i].nstmts; j++) {
+			const struct imr_stmt *s = &ch->rules[i].stmts[j];
+			const struct imr_set *is;
+
+			if (s->type == IMR_S_VERDICT && s->chain >= 0 &&
+			    !reached[s->chain])
+				reach(p, s->chain, reached);
+			if (s->type != IMR_S_VMAP)
+				continue;
+			is = &p->sets[s->set];
+			for (k = 0; k < is->nactions; k++)
+				if (is->actions[k].chain >= 0 &&
+				    !reached[is->actions[k].chain])
+					reach(p, is->actions[k].chain,
+					      reached);
+		}
+	}
+}
+
+void imr_reached(const struct imr_prog *p, bool *reached)
+{
+	memset(reached, 0, p->nchains * sizeof(*reached));
+	if (p->nchains)
+		reach(p, 0, reached);
+}
+
+bool imr_rule_runs(const struct imr_prog *p, const bool *reached,
+		   int chain, size_t i)
+{
+	const struct imr_chain *ch = &p->chains[chain];
+
+	if (!reached[chain] || ch->rules[i].unsupported)
+		return false;
+	return chain || ch->first_unsupported < 0 ||
+	       i < (size_t)ch->first_unsupported;
 }
 
 void imr_unsupported(struct imr_rule *r, const char *fmt, ...)

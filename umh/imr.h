@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct nftj_set;
 
@@ -103,10 +104,12 @@ struct imr_expr {
 			char name[24];	/* for printing: "ct.state" */
 		} svc;
 	};
+	/* each child and component is a counted reference, owned */
 	struct imr_expr *child;	/* operand of MASKXOR, SHIFT, BSWAP */
 	struct imr_expr **comp;	/* CONCAT components */
 	uint8_t ncomp;
-	unsigned int refs;
+	unsigned int refs;	/* imr_expr_get()/_put(); values are shared
+				 * between register words and statements */
 };
 
 enum imr_cmp_op {
@@ -131,6 +134,9 @@ enum imr_stmt_type {
 	IMR_S_VERDICT,
 	IMR_S_SERVICE,		/* kernel-evaluated expression, see imr_svc */
 };
+
+/* a service statement or value of a rule the program does not run */
+#define IMR_SVC_PRUNED		0x7fffffffU
 
 /* what a service is; decides how its return value is handled */
 enum imr_svc_kind {
@@ -161,13 +167,14 @@ struct imr_svc {
 	uint8_t out_len;		/*   and how many bytes (padded) */
 	bool side_effect;		/* counts when it completes: a counter,
 					 * a lookup updating element counters */
-	bool clobbered;			/* builder: output overwritten since */
 	char text[IMR_SVC_TEXT];	/* as `nft --debug=netlink` shows it */
 };
 
 struct imr_stmt {
 	enum imr_stmt_type type;
-	struct imr_expr *expr;
+	struct imr_expr *expr;		/* a reference, owned; NULL for
+					 * COUNTER, VERDICT and services
+					 * without a key */
 	enum imr_cmp_op op;
 	uint8_t len;			/* compared bytes */
 	uint8_t val[IMR_VAL_MAX];	/* CMP value, RANGE low end */
@@ -177,7 +184,9 @@ struct imr_stmt {
 	enum imr_verdict verdict;	/* VERDICT */
 	int chain;			/* VERDICT jump/goto target chain */
 	uint32_t counter_id;		/* COUNTER: program-wide rule id */
-	uint32_t svc;			/* SERVICE: index into prog svcs;
+	uint32_t svc;			/* SERVICE: index into prog svcs
+					 * (IMR_SVC_PRUNED: the program does
+					 * not run the rule);
 					 * expr is the key of lookups, written
 					 * to the register file at key_word */
 };
@@ -200,7 +209,6 @@ struct imr_chain {
 	uint32_t policy;		/* NF_ACCEPT / NF_DROP */
 	struct imr_rule *rules;
 	size_t nrules;
-	int state;			/* builder: 0 new, 1 visiting, 2 done */
 	int first_unsupported;		/* rule index, -1 if all supported */
 	unsigned int depth;		/* longest jump path below, 0 = leaf */
 };
@@ -211,7 +219,9 @@ struct imr_vmap_action {
 };
 
 struct imr_set {
-	const struct nftj_set *nset;	/* the dumped set */
+	const struct nftj_set *nset;	/* borrowed: the set of the dumped
+					 * ruleset the IMR was built from,
+					 * which must outlive the IMR */
 	struct imr_vmap_action *actions;	/* verdict maps: distinct */
 	size_t nactions;
 	int *elem_action;		/* per element, verdict maps */
@@ -227,7 +237,9 @@ struct imr_prog {
 	struct imr_set *sets;
 	size_t nsets;
 	uint32_t nrule_ids;
-	struct imr_rule **rule_by_id;	/* id -> rule */
+	struct imr_rule **rule_by_id;	/* id -> rule: pointers into
+					 * chains[].rules, set once the
+					 * builder has made every chain */
 	int *chain_of_id;		/* id -> chain index */
 	struct imr_svc *svcs;		/* services, IMR_CAP_SERVICES */
 	size_t nsvcs;
@@ -254,5 +266,44 @@ void imr_unsupported(struct imr_rule *r, const char *fmt, ...)
 void imr_rule_print(const struct imr_prog *p, const struct imr_rule *r,
 		    char *buf, size_t size);
 int imr_expr_print(const struct imr_expr *e, char *buf, size_t size);
+/*
+ * The whole program: chains and their rules (imr_rule_print()), sets,
+ * services; for `nft-jit compile --dump-imr` and the golden tests.
+ */
+void imr_prog_print(const struct imr_prog *p, FILE *f);
+
+/*
+ * Which chains the program runs (reached[], one per chain): the base
+ * chain and those its rules before first_unsupported jump to, through
+ * rules it runs (imr_rule_runs(): supported, in a reached chain, in the
+ * base chain before first_unsupported).
+ */
+void imr_reached(const struct imr_prog *p, bool *reached);
+bool imr_rule_runs(const struct imr_prog *p, const bool *reached,
+		   int chain, size_t i);
+
+/* per rule id, what no pass after the builder may change */
+struct imr_ids {
+	size_t n;
+	int *chain;			/* chain index */
+	uint64_t *handle;
+};
+
+int imr_ids_save(const struct imr_prog *p, struct imr_ids *ids);
+void imr_ids_free(struct imr_ids *ids);
+
+/*
+ * The invariants every pass keeps (docs/imr.md, "The pipeline"): chains
+ * (the base chain first, first_unsupported, jump depth), rule ids (each
+ * once, indexed by rule_by_id and chain_of_id, and the same rule as in
+ * ids, if given), statements (operands, set, chain and counter indices,
+ * what the target's caps allow), services (each named by one statement
+ * of its own rule; indices beyond nsvcs only where the program does not
+ * run, after pruning), values (lengths, operands, and every reference
+ * count equal to the statements and values that hold the value).
+ * Returns 0, -EINVAL with what is wrong in why, or -ENOMEM.
+ */
+int imr_check(const struct imr_prog *p, const struct imr_ids *ids,
+	      char *why, size_t whylen);
 
 #endif /* NFTJ_IMR_H */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "build.h"
 #include "jit.h"
 #include "linkbtf.h"
-#include "nflink.h"
+#include "pass.h"
 #include "setmap.h"
 
 #define LOG_SIZE	(16u << 20)
@@ -29,35 +30,14 @@ static double now_ms(void)
 
 const char *nftj_target_name(enum nftj_target t)
 {
-	return t == NFTJ_TARGET_TEST ? "test" :
-	       t == NFTJ_TARGET_LINK ? "link" : "kernel";
+	const struct cg_target *d = cg_target_get(t);
+
+	return d ? d->name : "?";
 }
 
 int nftj_target_parse(const char *s, enum nftj_target *t)
 {
-	if (!strcmp(s, "test"))
-		*t = NFTJ_TARGET_TEST;
-	else if (!strcmp(s, "kernel"))
-		*t = NFTJ_TARGET_KERNEL;
-	else if (!strcmp(s, "link"))
-		*t = NFTJ_TARGET_LINK;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static unsigned int target_caps(enum nftj_target t)
-{
-	/*
-	 * the kernel evaluates sets, counters, ct and sockets for the
-	 * kernel target: services.  The link target has BPF maps, but no
-	 * socket owner (nf_tables reads it under the socket's callback
-	 * lock) and no link-layer header (a dynptr starts at the network
-	 * header).
-	 */
-	if (t == NFTJ_TARGET_LINK)
-		return IMR_CAP_SETS | IMR_CAP_COUNTERS;
-	return t == NFTJ_TARGET_TEST ? IMR_CAP_ALL : IMR_CAP_SERVICES;
+	return cg_target_parse(s, t);
 }
 
 size_t nftj_prog_rules(const struct nftj_prog *jp)
@@ -79,6 +59,7 @@ size_t nftj_prog_compiled(const struct nftj_prog *jp)
 
 static int create_maps(struct nftj_prog *jp)
 {
+	const struct cg_target *t = cg_target_get(jp->target);
 	size_t vsize = sizeof(struct nftj_test_stats) +
 		       jp->imr.nrule_ids * sizeof(struct nftj_counter);
 	size_t i;
@@ -89,21 +70,22 @@ static int create_maps(struct nftj_prog *jp)
 		return -ENOMEM;
 	for (i = 0; i < jp->imr.nsets; i++)
 		jp->maps.set_fd[i] = -1;
-	if (jp->target == NFTJ_TARGET_KERNEL)
-		return 0;
-	jp->maps.stats_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nftj_stats",
-					   4, (uint32_t)vsize, 1, NULL);
-	if (jp->maps.stats_fd < 0)
-		goto err;
-	if (jp->target == NFTJ_TARGET_LINK)
-		goto sets;
-	jp->maps.meta_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "nftj_meta", 4,
-					  sizeof(struct nftj_test_meta), 1,
-					  NULL);
-	if (jp->maps.meta_fd < 0)
-		goto err;
-sets:
-	for (i = 0; i < jp->imr.nsets; i++) {
+	if (t->flags & CG_T_STATS_MAP) {
+		jp->maps.stats_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY,
+						   "nftj_stats", 4,
+						   (uint32_t)vsize, 1, NULL);
+		if (jp->maps.stats_fd < 0)
+			goto err;
+	}
+	if (t->flags & CG_T_META_MAP) {
+		jp->maps.meta_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY,
+						  "nftj_meta", 4,
+						  sizeof(struct nftj_test_meta),
+						  1, NULL);
+		if (jp->maps.meta_fd < 0)
+			goto err;
+	}
+	for (i = 0; (t->flags & CG_T_SET_MAPS) && i < jp->imr.nsets; i++) {
 		int fd = setmap_create(&jp->imr.sets[i], jp->why,
 				       sizeof(jp->why));
 
@@ -138,7 +120,7 @@ static void prog_name(struct nftj_prog *jp, const char *table,
  * relative, so the rest runs unchanged; the verifier refuses it with
  * "R7 !read_ok".
  */
-static struct bpf_insn *fault_insns(const struct bpf_buf *b, size_t *len)
+static struct bpf_insn *fault_insns(const struct bbuf *b, size_t *len)
 {
 	struct bpf_insn *p = calloc(b->len + 1, sizeof(*p));
 
@@ -152,10 +134,13 @@ static struct bpf_insn *fault_insns(const struct bpf_buf *b, size_t *len)
 
 static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 {
-	LIBBPF_OPTS(bpf_prog_load_opts, o);
+	const struct cg_target *t = cg_target_get(jp->target);
+	LIBBPF_OPTS(bpf_prog_load_opts, o,
+		    .expected_attach_type =
+			(enum bpf_attach_type)t->attach_type);
+	enum bpf_prog_type type = (enum bpf_prog_type)t->prog_type;
 	struct bpf_prog_info info = {};
 	uint32_t ilen = sizeof(info);
-	enum bpf_prog_type type = BPF_PROG_TYPE_SCHED_CLS;
 	const struct bpf_insn *insn = sg->buf.insn;
 	struct bpf_insn *fault = NULL;
 	size_t len = sg->buf.len;
@@ -163,11 +148,6 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 
 	if (jp->nsvc && jp->kfunc.off)
 		o.fd_array = jp->kfunc.fd_array;
-	if (jp->target == NFTJ_TARGET_LINK) {
-		type = (enum bpf_prog_type)NFTJ_PROG_TYPE_NETFILTER;
-		o.expected_attach_type =
-			(enum bpf_attach_type)NFTJ_ATTACH_NETFILTER;
-	}
 	if (jp->fault_verifier && sg == &jp->seg[0]) {
 		fault = fault_insns(&sg->buf, &len);
 		if (!fault)
@@ -225,10 +205,11 @@ static int svc_table(struct nftj_prog *jp)
 }
 
 /*
- * A link program cannot hand a packet to the interpreter: the chain is
- * compiled whole, or not at all.
+ * A target that cannot hand a packet to the interpreter (the link
+ * target, CG_T_WHOLE_CHAIN) runs on its own for as long as it is
+ * attached: the chain is compiled whole, or not at all.
  */
-static int link_refuse(struct nftj_prog *jp)
+static int whole_refuse(struct nftj_prog *jp, const struct cg_target *t)
 {
 	const struct imr_chain *ch = &jp->imr.chains[0];
 	const struct imr_rule *r;
@@ -248,63 +229,20 @@ static int link_refuse(struct nftj_prog *jp)
 		if (!tmo)
 			continue;
 		snprintf(jp->why, sizeof(jp->why),
-			 "link target: set %.64s changes without a commit "
+			 "%s target: set %.64s changes without a commit "
 			 "(timeouts or updates from the packet path): a "
-			 "program's copy would go stale", set->name);
+			 "program's copy would go stale", t->name, set->name);
 		return -EOPNOTSUPP;
 	}
 	if (ch->first_unsupported < 0)
 		return 0;
 	r = &ch->rules[ch->first_unsupported];
 	snprintf(jp->why, sizeof(jp->why),
-		 "link target: rule handle %llu (#%d) is not supported (%.100s); "
-		 "a link program cannot leave rules to the interpreter",
-		 (unsigned long long)r->handle, ch->first_unsupported,
-		 r->reason);
+		 "%s target: rule handle %llu (#%d) is not supported (%.100s); "
+		 "a %s program cannot leave rules to the interpreter",
+		 t->name, (unsigned long long)r->handle,
+		 ch->first_unsupported, r->reason, t->name);
 	return -EOPNOTSUPP;
-}
-
-static int emit(struct nftj_prog *jp)
-{
-	size_t i;
-	int err;
-
-	err = cg_plan(&jp->imr, jp->target, &jp->maps, &jp->plan);
-	if (err)
-		return err;
-	err = imr_svc_prune(&jp->imr);
-	if (!err)
-		err = svc_table(jp);
-	if (err)
-		return err;
-	if (jp->target == NFTJ_TARGET_LINK) {
-		err = link_refuse(jp);
-		if (err)
-			return err;
-	}
-	if (jp->plan.nseg > 1) {
-		jp->maps.prog_array_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY,
-							"nftj_segs", 4, 4,
-							(uint32_t)jp->plan.nseg,
-							NULL);
-		if (jp->maps.prog_array_fd < 0)
-			return -errno;
-	}
-	for (i = 0; i < jp->plan.nseg; i++) {
-		struct nftj_seg *sg = &jp->seg[i];
-
-		jp->nseg = i + 1;
-		err = cg_emit(&jp->imr, jp->target, &jp->maps, &jp->plan, i,
-			      &sg->buf);
-		if (err) {
-			snprintf(jp->why, sizeof(jp->why),
-				 "code generation: %s", err == -E2BIG ?
-				 "jump out of range" : strerror(-err));
-			return err;
-		}
-		jp->insns += sg->buf.len;
-	}
-	return 0;
 }
 
 static int load_all(struct nftj_prog *jp)
@@ -329,21 +267,6 @@ static int load_all(struct nftj_prog *jp)
 	return 0;
 }
 
-int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
-		    uint32_t family, const char *table, const char *chain,
-		    enum nftj_target target)
-{
-	return nftj_prog_build_opts(jp, rs, family, table, chain, target, 0);
-}
-
-int nftj_prog_build_opts(struct nftj_prog *jp, const struct nftj_ruleset *rs,
-			 uint32_t family, const char *table, const char *chain,
-			 enum nftj_target target, unsigned int flags)
-{
-	return nftj_prog_build_kf(jp, rs, family, table, chain, target, flags,
-				  NULL);
-}
-
 static int kfunc_copy(struct nftj_kfunc *dst, const struct nftj_kfunc *src)
 {
 	*dst = *src;
@@ -356,54 +279,130 @@ static int kfunc_copy(struct nftj_kfunc *dst, const struct nftj_kfunc *src)
 	return 0;
 }
 
-int nftj_prog_build_kf(struct nftj_prog *jp, const struct nftj_ruleset *rs,
-		       uint32_t family, const char *table, const char *chain,
-		       enum nftj_target target, unsigned int flags,
-		       const struct nftj_kfunc *kf)
+/* ---- the pipeline ------------------------------------------------------ */
+
+/* a field of opts, or def if opts is NULL or older than the field */
+#define OPT(o, f, def)							\
+	((o) && (o)->sz >= offsetof(struct nftj_build_opts, f) +	\
+			   sizeof((o)->f) ? (o)->f : (def))
+
+/* one run of the pipeline */
+struct pipe {
+	struct nftj_prog *jp;
+	const struct nftj_ruleset *rs;
+	uint32_t family;
+	const char *table, *chain;
+	unsigned int flags;		/* NFTJ_F_* */
+	const struct nftj_kfunc *kf;
+	const struct cg_target *t;
+	struct cg_opts cgo;
+	struct imr_ids ids;		/* after the builder: ids stay */
+	double t0;
+};
+
+/* the dump -> the IMR of the chain and every chain it reaches */
+static int stage_build(struct pipe *x)
 {
-	double t0 = now_ms();
+	struct nftj_prog *jp = x->jp;
 	int err;
 
-	memset(jp, 0, sizeof(*jp));
-	jp->target = target;
-	jp->prog_fd = -1;
-	jp->kfunc.btf_fd = -1;
-	jp->maps.stats_fd = -1;
-	jp->maps.meta_fd = -1;
-	jp->maps.prog_array_fd = -1;
-	for (size_t i = 0; i < CG_MAX_SEGS; i++)
-		jp->seg[i].fd = -1;
-	prog_name(jp, table, chain);
-
-	if (target == NFTJ_TARGET_LINK) {
-		err = link_btf_get(&jp->maps.btf, jp->why, sizeof(jp->why));
+	if (x->t->flags & CG_T_LINK_BTF) {
+		err = linkbtf_get(&x->cgo.btf, jp->why, sizeof(jp->why));
 		if (err)
 			return err == -ENOENT ? -EOPNOTSUPP : err;
 	}
-	err = imr_build(&jp->imr, rs, family, table, chain,
-			target_caps(target), jp->why, sizeof(jp->why));
+	err = imr_build(&jp->imr, x->rs, x->family, x->table, x->chain,
+			x->t->caps, jp->why, sizeof(jp->why));
+	if (!err)
+		err = imr_ids_save(&jp->imr, &x->ids);
+	return err;
+}
+
+static int stage_optimize(struct pipe *x)
+{
+	return imr_optimize(&x->jp->imr);
+}
+
+/* the planner lays the program out; the IMR is cut where it stops */
+static int stage_cut(struct pipe *x)
+{
+	struct nftj_prog *jp = x->jp;
+	int err;
+
+	err = cg_plan(&jp->imr, jp->target, &x->cgo, &jp->plan);
+	if (!err && jp->plan.cut >= 0)
+		imr_cut(&jp->imr, (size_t)jp->plan.cut, jp->plan.cut_reason);
+	return err;
+}
+
+static int stage_prune(struct pipe *x)
+{
+	return imr_svc_prune(&x->jp->imr);
+}
+
+/* maps, the service table and the code of every segment */
+static int stage_emit(struct pipe *x)
+{
+	struct nftj_prog *jp = x->jp;
+	size_t i;
+	int err;
+
+	if (x->t->flags & CG_T_WHOLE_CHAIN) {
+		err = whole_refuse(jp, x->t);
+		if (err)
+			return err;
+	}
+	err = svc_table(jp);
+	if (!err)
+		err = create_maps(jp);
 	if (err)
 		return err;
-	err = create_maps(jp);
-	if (err)
-		return err;
-	jp->maps.slow_loads = flags & NFTJ_F_SLOW_LOADS;
-	err = emit(jp);
-	if (err)
-		return err;
-	jp->compile_ms = now_ms() - t0;
-	jp->no_load = flags & NFTJ_F_NO_LOAD;
-	jp->fault_verifier = flags & NFTJ_F_FAULT_VERIFIER;
+	if (jp->plan.nseg > 1) {
+		jp->maps.prog_array_fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY,
+							"nftj_segs", 4, 4,
+							(uint32_t)jp->plan.nseg,
+							NULL);
+		if (jp->maps.prog_array_fd < 0)
+			return -errno;
+	}
+	for (i = 0; i < jp->plan.nseg; i++) {
+		struct nftj_seg *sg = &jp->seg[i];
+
+		jp->nseg = i + 1;
+		err = cg_emit(&jp->imr, jp->target, &x->cgo, &jp->maps,
+			      &jp->plan, i, &sg->buf);
+		if (err) {
+			snprintf(jp->why, sizeof(jp->why),
+				 "code generation: %s", err == -E2BIG ?
+				 "jump out of range" : strerror(-err));
+			return err;
+		}
+		jp->insns += sg->buf.len;
+	}
+	jp->compile_ms = now_ms() - x->t0;
+	return 0;
+}
+
+/* the services kfunc, then the verifier */
+static int stage_load(struct pipe *x)
+{
+	struct nftj_prog *jp = x->jp;
+	double t0;
+	size_t i;
+	int err;
+
+	jp->no_load = x->flags & NFTJ_F_NO_LOAD;
+	jp->fault_verifier = x->flags & NFTJ_F_FAULT_VERIFIER;
 	if (jp->no_load)
 		return 0;
 	if (jp->nsvc) {
-		err = kf ? kfunc_copy(&jp->kfunc, kf) :
+		err = x->kf ? kfunc_copy(&jp->kfunc, x->kf) :
 		      nftj_kfunc_find(&jp->kfunc, NFTJ_KFUNC_MODULE,
 				      NFTJ_SVC_KFUNC, jp->why,
 				      sizeof(jp->why));
 		if (err)
 			return err;
-		for (size_t i = 0; i < jp->nseg; i++)
+		for (i = 0; i < jp->nseg; i++)
 			nftj_kfunc_patch(&jp->seg[i].buf, &jp->kfunc);
 	}
 	t0 = now_ms();
@@ -415,6 +414,113 @@ int nftj_prog_build_kf(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	return err;
 }
 
+/*
+ * The pipeline, in order.  The IMR stages (build to prune) may change
+ * the IMR, each within its contract (docs/imr.md, "The pipeline"), and
+ * imr_check() tests the invariants after each; from emit on, the IMR is
+ * only read.
+ */
+static const struct stage {
+	const char *name;
+	int (*run)(struct pipe *x);
+} stages[] = {
+	[NFTJ_STAGE_BUILD]	= { "build", stage_build },
+	[NFTJ_STAGE_OPTIMIZE]	= { "optimize", stage_optimize },
+	[NFTJ_STAGE_CUT]	= { "cut", stage_cut },
+	[NFTJ_STAGE_PRUNE]	= { "prune", stage_prune },
+	[NFTJ_STAGE_EMIT]	= { "emit", stage_emit },
+	[NFTJ_STAGE_LOAD]	= { "load", stage_load },
+};
+
+_Static_assert(sizeof(stages) / sizeof(stages[0]) == NFTJ_STAGES,
+	       "a stage without an entry");
+
+const char *nftj_stage_name(enum nftj_stage st)
+{
+	return st < NFTJ_STAGES ? stages[st].name : "?";
+}
+
+int nftj_stage_parse(const char *s, enum nftj_stage *st)
+{
+	unsigned int i;
+
+	for (i = 0; i < NFTJ_STAGES; i++) {
+		if (!strcmp(s, stages[i].name)) {
+			*st = (enum nftj_stage)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* after an IMR stage: the invariants, then whoever asked to see it */
+static int imr_stage_done(struct pipe *x, enum nftj_stage st,
+			  const struct nftj_build_opts *opts)
+{
+	struct nftj_prog *jp = x->jp;
+	char why[200];
+	int err;
+
+	err = imr_check(&jp->imr, x->ids.chain ? &x->ids : NULL, why,
+			sizeof(why));
+	if (err == -EINVAL)
+		snprintf(jp->why, sizeof(jp->why),
+			 "internal error: the IMR after %s: %s",
+			 stages[st].name, why);
+	if (err)
+		return err;
+	if ((OPT(opts, imr_stages, 0) & (1u << st)) && OPT(opts, imr_cb, NULL))
+		opts->imr_cb(st, &jp->imr, OPT(opts, imr_ctx, NULL));
+	return 0;
+}
+
+int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
+		    uint32_t family, const char *table, const char *chain,
+		    const struct nftj_build_opts *opts)
+{
+	struct pipe x = {
+		.jp = jp, .rs = rs, .family = family, .table = table,
+		.chain = chain, .flags = OPT(opts, flags, 0),
+		.kf = OPT(opts, kfunc, NULL), .t0 = now_ms(),
+	};
+	enum nftj_stage st, last = NFTJ_STAGE_LOAD;
+	int err = 0;
+
+	nftj_prog_init(jp);
+	jp->target = OPT(opts, target, NFTJ_TARGET_TEST);
+	x.t = cg_target_get(jp->target);
+	if (!x.t) {
+		snprintf(jp->why, sizeof(jp->why), "no target %d",
+			 (int)jp->target);
+		return -EINVAL;
+	}
+	prog_name(jp, table, chain);
+	x.cgo.slow_loads = x.flags & NFTJ_F_SLOW_LOADS;
+	if (x.flags & NFTJ_F_IMR_ONLY)
+		last = NFTJ_STAGE_IMR_LAST;
+	for (st = NFTJ_STAGE_BUILD; !err && st <= last; st++) {
+		err = stages[st].run(&x);
+		if (!err && st <= NFTJ_STAGE_IMR_LAST)
+			err = imr_stage_done(&x, st, opts);
+	}
+	imr_ids_free(&x.ids);
+	return err;
+}
+
+void nftj_prog_init(struct nftj_prog *jp)
+{
+	size_t i;
+
+	memset(jp, 0, sizeof(*jp));
+	jp->prog_fd = -1;
+	jp->kfunc.btf_fd = -1;
+	jp->maps.stats_fd = -1;
+	jp->maps.meta_fd = -1;
+	jp->maps.prog_array_fd = -1;
+	for (i = 0; i < CG_MAX_SEGS; i++)
+		jp->seg[i].fd = -1;
+}
+
 void nftj_prog_free(struct nftj_prog *jp)
 {
 	size_t i;
@@ -422,7 +528,7 @@ void nftj_prog_free(struct nftj_prog *jp)
 	for (i = 0; i < jp->nseg; i++) {
 		if (jp->seg[i].fd >= 0)
 			close(jp->seg[i].fd);
-		bpf_buf_free(&jp->seg[i].buf);
+		bbuf_free(&jp->seg[i].buf);
 	}
 	if (jp->maps.prog_array_fd >= 0)
 		close(jp->maps.prog_array_fd);
@@ -438,7 +544,5 @@ void nftj_prog_free(struct nftj_prog *jp)
 	free(jp->svc);
 	nftj_kfunc_release(&jp->kfunc);
 	imr_prog_free(&jp->imr);
-	memset(jp, 0, sizeof(*jp));
-	jp->prog_fd = -1;
-	jp->kfunc.btf_fd = -1;
+	nftj_prog_init(jp);
 }

@@ -17,121 +17,27 @@
 
 #include "jit.h"
 #include "kctl.h"
+#include "nl.h"
 
 #define KCTL_RCVBUF	32768	/* holds a dump's skb */
-
-struct kctl_req {
-	struct nftj_kctl *k;
-	mnl_cb_t data_cb;	/* for each reply message */
-	void *data;
-	int cb_err;		/* a data callback's own error */
-};
-
-static int nlmsg_error_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	struct kctl_req *r = arg;
-	const struct nlattr *attr;
-	size_t off, len;
-
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
-		errno = EBADMSG;
-		return MNL_CB_ERROR;
-	}
-	if (!e->error)
-		return MNL_CB_STOP;	/* the ack */
-	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-		/* TLVs follow the echoed request, or its header if capped */
-		off = sizeof(*e) - sizeof(e->msg);
-		off += nlh->nlmsg_flags & NLM_F_CAPPED ? sizeof(e->msg) :
-		       e->msg.nlmsg_len;
-		off = MNL_ALIGN(off);
-		len = mnl_nlmsg_get_payload_len(nlh);
-		if (off < len) {
-			const void *tlv = (const char *)e + off;
-
-			mnl_attr_for_each_payload(tlv, (len - off)) {
-				if (mnl_attr_get_type(attr) !=
-				    NLMSGERR_ATTR_MSG ||
-				    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING))
-					continue;
-				snprintf(r->k->ext_msg, sizeof(r->k->ext_msg),
-					 "%s", mnl_attr_get_str(attr));
-			}
-		}
-	}
-	errno = -e->error;
-	return MNL_CB_ERROR;
-}
-
-static int nlmsg_done_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	/* a dump that failed after it started carries its error here */
-	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
-		int err = *(const int *)mnl_nlmsg_get_payload(nlh);
-
-		if (err < 0) {
-			errno = -err;
-			return MNL_CB_ERROR;
-		}
-	}
-	return MNL_CB_STOP;
-}
-
-static int nlmsg_noop_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	return MNL_CB_OK;
-}
-
-static int data_cb(const struct nlmsghdr *nlh, void *arg)
-{
-	struct kctl_req *r = arg;
-	int ret;
-
-	if (!r->data_cb)
-		return MNL_CB_OK;
-	ret = r->data_cb(nlh, r->data);
-	if (ret == MNL_CB_ERROR)
-		r->cb_err = errno ? -errno : -EINVAL;
-	return ret;
-}
 
 /* send nlh and read replies until the ack, NLMSG_DONE or an error */
 static int kctl_talk(struct nftj_kctl *k, struct nlmsghdr *nlh,
 		     mnl_cb_t cb, void *data)
 {
-	mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
-		[NLMSG_NOOP] = nlmsg_noop_cb,
-		[NLMSG_ERROR] = nlmsg_error_cb,
-		[NLMSG_DONE] = nlmsg_done_cb,
+	struct nftj_nl_req r = {
+		.size = KCTL_RCVBUF, .seq = nlh->nlmsg_seq, .cb = cb,
+		.data = data, .ext_msg = k->ext_msg,
+		.ext_len = sizeof(k->ext_msg),
 	};
-	struct kctl_req r = { .k = k, .data_cb = cb, .data = data };
-	uint32_t seq = nlh->nlmsg_seq;
-	char *buf;
-	ssize_t n;
-	int ret;
+	int err;
 
-	k->ext_msg[0] = '\0';
-	if (mnl_socket_sendto(k->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	buf = malloc(KCTL_RCVBUF);
-	if (!buf)
+	r.buf = malloc(KCTL_RCVBUF);
+	if (!r.buf)
 		return -ENOMEM;
-	do {
-		n = mnl_socket_recvfrom(k->nl, buf, KCTL_RCVBUF);
-		if (n < 0) {
-			ret = -errno;
-			free(buf);
-			return ret;
-		}
-		errno = 0;
-		ret = mnl_cb_run2(buf, (size_t)n, seq, k->portid, data_cb, &r,
-				  ctl, NLMSG_MIN_TYPE);
-	} while (ret == MNL_CB_OK);
-	free(buf);
-	if (ret == MNL_CB_ERROR)
-		return r.cb_err ? r.cb_err : -(errno ? errno : EPROTO);
-	return 0;
+	err = nftj_nl_talk(k->nl, nlh, nlh->nlmsg_len, &r);
+	free(r.buf);
+	return err;
 }
 
 static struct nlmsghdr *genl_put(char *buf, uint16_t type, uint16_t flags,
@@ -182,7 +88,6 @@ int nftj_kctl_open(struct nftj_kctl *k)
 		nftj_kctl_close(k);
 		return err;
 	}
-	k->portid = mnl_socket_get_portid(k->nl);
 	/* the kernel's error messages, without echoing the request */
 	mnl_socket_setsockopt(k->nl, NETLINK_EXT_ACK, &one, sizeof(one));
 	mnl_socket_setsockopt(k->nl, NETLINK_CAP_ACK, &one, sizeof(one));

@@ -16,7 +16,7 @@ struct nftj_service;
 struct nftj_kctl {
 	struct mnl_socket *nl;
 	uint16_t family;		/* generic netlink family id */
-	uint32_t portid, seq;
+	uint32_t seq;
 	char ext_msg[256];		/* the kernel's message for the last
 					 * error (extended ack), or "" */
 };
@@ -28,6 +28,7 @@ struct nftj_kctl {
 int nftj_kctl_open(struct nftj_kctl *k);
 void nftj_kctl_close(struct nftj_kctl *k);
 
+/* the request; its pointers are borrowed for the call */
 struct nftj_kattach {
 	uint32_t family;		/* NFPROTO_IPV4, _IPV6, _INET */
 	const char *table, *chain;

@@ -159,12 +159,12 @@ void nftj_kfunc_release(struct nftj_kfunc *kf)
 	kf->fd_array[NFTJ_KFUNC_FD_IDX] = -1;
 }
 
-size_t nftj_kfunc_patch(struct bpf_buf *b, const struct nftj_kfunc *kf)
+size_t nftj_kfunc_patch(struct bbuf *b, const struct nftj_kfunc *kf)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < b->len; i++) {
-		if (!bpf_insn_is_kfunc_call(&b->insn[i]))
+		if (!nftj_insn_is_kfunc_call(&b->insn[i]))
 			continue;
 		b->insn[i].imm = (int32_t)kf->btf_id;
 		b->insn[i].off = kf->off;

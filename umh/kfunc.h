@@ -37,9 +37,9 @@ int nftj_kfunc_find(struct nftj_kfunc *kf, const char *module,
 void nftj_kfunc_release(struct nftj_kfunc *kf);
 
 /* point every kfunc call of the buffer at kf; returns how many */
-size_t nftj_kfunc_patch(struct bpf_buf *b, const struct nftj_kfunc *kf);
+size_t nftj_kfunc_patch(struct bbuf *b, const struct nftj_kfunc *kf);
 
-static inline int bpf_insn_is_kfunc_call(const struct bpf_insn *in)
+static inline int nftj_insn_is_kfunc_call(const struct bpf_insn *in)
 {
 	return in->code == (BPF_JMP | BPF_CALL) &&
 	       in->src_reg == BPF_PSEUDO_KFUNC_CALL;

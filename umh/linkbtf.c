@@ -94,8 +94,8 @@ static int kfunc(const struct btf *btf, const char *name, int32_t *id,
 	return 0;
 }
 
-int link_btf_resolve(const struct btf *btf, struct link_btf *lb, char *why,
-		     size_t whylen)
+int linkbtf_resolve(const struct btf *btf, struct linkbtf *lb, char *why,
+		    size_t whylen)
 {
 	const struct field fields[] = {
 		{ "bpf_nf_ctx", "state", 8, false, &lb->ctx_state, NULL },
@@ -125,9 +125,9 @@ int link_btf_resolve(const struct btf *btf, struct link_btf *lb, char *why,
 	return err;
 }
 
-int link_btf_get(const struct link_btf **out, char *why, size_t whylen)
+int linkbtf_get(const struct linkbtf **out, char *why, size_t whylen)
 {
-	static struct link_btf lb;
+	static struct linkbtf lb;
 	static int state;	/* 0 unknown, 1 resolved, < 0 -errno */
 	static char msg[160];
 	struct btf *btf;
@@ -139,7 +139,7 @@ int link_btf_get(const struct link_btf **out, char *why, size_t whylen)
 			snprintf(msg, sizeof(msg), "kernel BTF: %s",
 				 strerror(-state));
 		} else {
-			state = link_btf_resolve(btf, &lb, msg, sizeof(msg));
+			state = linkbtf_resolve(btf, &lb, msg, sizeof(msg));
 			if (!state)
 				state = 1;
 			btf__free(btf);

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-struct link_btf {
+struct linkbtf {
 	int32_t kf_from_skb;		/* bpf_dynptr_from_skb */
 	int32_t kf_slice;		/* bpf_dynptr_slice */
 	int16_t ctx_state, ctx_skb;	/* struct bpf_nf_ctx */
@@ -27,11 +27,11 @@ struct link_btf {
  * Returns 0 and *out, or -errno with a message in why (-ENOENT: the
  * kernel lacks a kfunc or a field: it is too old for the link target).
  */
-int link_btf_get(const struct link_btf **out, char *why, size_t whylen);
+int linkbtf_get(const struct linkbtf **out, char *why, size_t whylen);
 
 /* the same from a BTF object (tests); fills *lb */
 struct btf;
-int link_btf_resolve(const struct btf *btf, struct link_btf *lb, char *why,
-		     size_t whylen);
+int linkbtf_resolve(const struct btf *btf, struct linkbtf *lb, char *why,
+		    size_t whylen);
 
 #endif /* NFTJ_LINKBTF_H */

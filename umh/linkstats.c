@@ -26,7 +26,7 @@ static void *stats_read(const struct nftj_prog *jp, size_t *size)
 	return v;
 }
 
-int link_stats_unhandled(const struct nftj_prog *jp, uint64_t *n)
+int linkstats_unhandled(const struct nftj_prog *jp, uint64_t *n)
 {
 	size_t size;
 	struct nftj_link_stats *st = stats_read(jp, &size);
@@ -38,7 +38,7 @@ int link_stats_unhandled(const struct nftj_prog *jp, uint64_t *n)
 	return 0;
 }
 
-json_t *link_stats_json(const struct nftj_prog *jp)
+json_t *linkstats_json(const struct nftj_prog *jp)
 {
 	const struct imr_prog *p = &jp->imr;
 	const struct nftj_counter *cnt;

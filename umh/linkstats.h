@@ -12,9 +12,9 @@
  * "bytes"}]}: the counter of every rule that has one (the format of
  * `nft-jit eval -j`).  NULL on error (errno set).
  */
-json_t *link_stats_json(const struct nftj_prog *jp);
+json_t *linkstats_json(const struct nftj_prog *jp);
 
 /* the unhandled count alone; -errno on error */
-int link_stats_unhandled(const struct nftj_prog *jp, uint64_t *n);
+int linkstats_unhandled(const struct nftj_prog *jp, uint64_t *n);
 
 #endif /* NFTJ_LINKSTATS_H */

@@ -32,16 +32,20 @@ static const char usage[] =
 "  -h, --help          this help; `nft-jit COMMAND --help` for a command\n"
 "  -V, --version       print the version\n";
 
-/* is opt among the command's arguments (before a "--")? */
-static bool has_opt(int argc, char **argv, const char *opt)
-{
-	int i;
-
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], opt))
-			return true;
-	return false;
-}
+/* the commands, bpftool's cmds[]: cmd_*.c, one file each */
+static const struct cmd {
+	const char *name;
+	int (*run)(int argc, char **argv, const char *netns);
+} cmds[] = {
+	{ "compile",	cmd_compile },
+	{ "eval",	cmd_eval },
+	{ "attach",	cmd_attach },	/* and attach --link */
+	{ "detach",	cmd_detach },
+	{ "kstatus",	cmd_kstatus },
+	{ "bench",	cmd_bench },
+	{ "daemon",	cmd_daemon },
+	{ "status",	cmd_status },
+};
 
 int main(int argc, char **argv)
 {
@@ -51,7 +55,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
-	const char *netns = NULL, *cmd;
+	const char *netns = NULL;
+	size_t i;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+n:hV", lo, NULL)) != -1) {
@@ -74,28 +79,12 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
 	optind = 1;
-	if (!strcmp(cmd, "compile"))
-		return cmd_compile(argc, argv, netns);
-	if (!strcmp(cmd, "eval"))
-		return cmd_eval(argc, argv, netns);
-	if (!strcmp(cmd, "attach"))
-		return has_opt(argc, argv, "--link") ?
-		       cmd_attach_link(argc, argv, netns) :
-		       cmd_attach(argc, argv, netns);
-	if (!strcmp(cmd, "detach"))
-		return cmd_detach(argc, argv, netns);
-	if (!strcmp(cmd, "kstatus"))
-		return cmd_kstatus(argc, argv, netns);
-	if (!strcmp(cmd, "bench"))
-		return cmd_bench(argc, argv, netns);
-	if (!strcmp(cmd, "daemon"))
-		return cmd_daemon(argc, argv, netns);
-	if (!strcmp(cmd, "status"))
-		return cmd_status(argc, argv, netns);
-	errmsg("unknown command %s (try --help)", cmd);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[0], cmds[i].name))
+			return cmds[i].run(argc, argv, netns);
+	cli_errmsg("unknown command %s (try --help)", argv[0]);
 	return EXIT_USAGE;
 }

@@ -31,8 +31,8 @@ struct nftj_set_elem {
 	uint8_t data[NFTJ_DATA_MAX];	/* maps: the value */
 	uint32_t data_len;
 	int32_t verdict;		/* verdict maps: NF_* / NFT_* code */
-	char *chain;			/* verdict maps: jump/goto target,
-					 * NULL for none */
+	char *chain;			/* owned: verdict maps: jump/goto
+					 * target, NULL for none */
 	uint32_t flags;			/* NFT_SET_ELEM_INTERVAL_END, _CATCHALL */
 	bool has_timeout;		/* element has a timeout / expiration */
 };

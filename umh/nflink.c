@@ -17,6 +17,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "nflink.h"
+#include "nl.h"
 
 /*
  * union bpf_attr.link_create for BPF_NETFILTER (Linux 6.4 uapi): the
@@ -157,25 +158,16 @@ out:
 	return len;
 }
 
-/* send len bytes of buf and read until the acknowledgement or an error */
+/*
+ * send len bytes of buf (a request, or a batch: sequence numbers are not
+ * checked) and read until the acknowledgement or an error
+ */
 static int nl_request(struct mnl_socket *nl, char *buf, size_t size,
 		      size_t len)
 {
-	uint32_t portid = mnl_socket_get_portid(nl);
-	int ret = -ETIMEDOUT, i;
+	struct nftj_nl_req r = { .buf = buf, .size = size };
 
-	if (mnl_socket_sendto(nl, buf, len) < 0)
-		return -errno;
-	for (i = 0; i < 16; i++) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, size);
-
-		if (n <= 0)
-			return n < 0 ? -errno : -ENODATA;
-		ret = mnl_cb_run(buf, (size_t)n, 0, portid, NULL, NULL);
-		if (ret <= MNL_CB_STOP)
-			return ret < 0 ? -errno : 0;
-	}
-	return -ETIMEDOUT;
+	return nftj_nl_talk(nl, buf, len, &r);
 }
 
 /* 0 if the table exists, -ENOENT if not (NEWTABLE would create it) */

@@ -79,7 +79,7 @@ struct ruletext *ruletext_load(uint32_t family, const char *table)
 				 NFT_CTX_OUTPUT_STATELESS);
 	if (nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft))
 		goto err;
-	snprintf(cmd, sizeof(cmd), "list table %s %s", family_name(family),
+	snprintf(cmd, sizeof(cmd), "list table %s %s", cli_family_name(family),
 		 table);
 	if (nft_run_cmd_from_buffer(nft, cmd))
 		goto err;

@@ -72,7 +72,7 @@ static const char *hook_of(uint32_t family, uint32_t hook)
 		return hook < 2 ? netdev[hook] : "unknown";
 	if (family == NFPROTO_ARP)
 		return hook < 3 ? arp[hook] : "unknown";
-	return hook_name(hook);
+	return cli_hook_name(hook);
 }
 
 static const char *const cstate_name[] = {
@@ -104,7 +104,7 @@ json_t *nftj_state_chain(const struct nftj_centry *c)
 	}
 	return json_pack("{s:s, s:o, s:o, s:s, s:i, s:I, s:s, s:o, s:o,"
 			 " s:o, s:I, s:I, s:I, s:f, s:f, s:o, s:o}",
-			 "family", family_name(c->family),
+			 "family", cli_family_name(c->family),
 			 "table", jstr(c->table), "chain", jstr(c->chain),
 			 "hook", hook_of(c->family, c->hook), "priority", (int)c->prio,
 			 "generation", (json_int_t)c->genid,

@@ -24,7 +24,11 @@ enum nftj_cstate {
 	NFTJ_CS_INTERP,			/* no program: reason */
 };
 
-/* one base chain, as a "chains" entry of the state file */
+/*
+ * One base chain, as a "chains" entry of the state file.  Every string is
+ * borrowed (the dump's names, the compiled program's why and log): valid
+ * until nftj_state_chain() has copied them into the entry.
+ */
 struct nftj_centry {
 	uint32_t family;
 	const char *table, *chain;

@@ -287,7 +287,7 @@ static const char *chain_hook_name(uint32_t family, uint32_t hook)
 	case NFPROTO_ARP:
 		return hook < 3 ? arp[hook] : "unknown";
 	default:
-		return hook_name(hook);
+		return cli_hook_name(hook);
 	}
 }
 
@@ -395,10 +395,12 @@ static json_t *chain_status(struct ctx *c, const struct nftnl_chain *nc)
 	uint32_t family = nftnl_chain_get_u32(nc, NFTNL_CHAIN_FAMILY);
 	const char *table = nftnl_chain_get_str(nc, NFTNL_CHAIN_TABLE);
 	const char *chain = nftnl_chain_get_str(nc, NFTNL_CHAIN_NAME);
-	const char *fam = family_name(family);
+	const char *fam = cli_family_name(family);
 	uint32_t policy = nftnl_chain_is_set(nc, NFTNL_CHAIN_POLICY) ?
 			  nftnl_chain_get_u32(nc, NFTNL_CHAIN_POLICY) :
 			  NF_ACCEPT;
+	NFTJ_BUILD_OPTS(bo, .target = NFTJ_TARGET_KERNEL,
+			.flags = NFTJ_F_NO_LOAD);
 	const struct nftj_kstat *a = NULL;
 	struct nftj_prog jp;
 	bool built = false;
@@ -406,8 +408,7 @@ static json_t *chain_status(struct ctx *c, const struct nftnl_chain *nc)
 	json_t *r, *se;
 	char why[400];
 
-	memset(&jp, 0, sizeof(jp));
-	jp.prog_fd = -1;
+	nftj_prog_init(&jp);
 	r = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:I}",
 		      "family", fam, "table", table, "chain", chain,
 		      "type", nftnl_chain_is_set(nc, NFTNL_CHAIN_TYPE) ?
@@ -468,9 +469,8 @@ static json_t *chain_status(struct ctx *c, const struct nftnl_chain *nc)
 			/* attached by someone else, or no daemon: the rules
 			 * it covers did not change since (the kernel
 			 * detaches it then), so compiling again tells */
-			err = nftj_prog_build_opts(&jp, &c->rs, family, table,
-						   chain, NFTJ_TARGET_KERNEL,
-						   NFTJ_F_NO_LOAD);
+			err = nftj_prog_build(&jp, &c->rs, family, table,
+					      chain, &bo);
 			built = true;
 			from_compile(r, &jp, err);
 			set(r, "source", json_string("kernel"));
@@ -517,9 +517,8 @@ static json_t *chain_status(struct ctx *c, const struct nftnl_chain *nc)
 		struct ruletext *rt;
 
 		if (!built)
-			err = nftj_prog_build_opts(&jp, &c->rs, family, table,
-						   chain, NFTJ_TARGET_KERNEL,
-						   NFTJ_F_NO_LOAD);
+			err = nftj_prog_build(&jp, &c->rs, family, table,
+					      chain, &bo);
 		set(r, "disassembly_generation", json_integer(c->rs.genid));
 		if (!err && jp.insns) {
 			rt = ruletext_load(family, table);
@@ -569,7 +568,7 @@ static int check_named(const struct ctx *c)
 	if (ti)
 		nftnl_table_list_iter_destroy(ti);
 	if (!table) {
-		errmsg("no table %s %s", family_name(o->family), o->table);
+		cli_errmsg("no table %s %s", cli_family_name(o->family), o->table);
 		return 1;
 	}
 	if (!o->chain)
@@ -584,13 +583,13 @@ static int check_named(const struct ctx *c)
 	if (it)
 		nftnl_chain_list_iter_destroy(it);
 	if (!chain) {
-		errmsg("no chain %s in table %s %s", o->chain,
-		       family_name(o->family), o->table);
+		cli_errmsg("no chain %s in table %s %s", o->chain,
+			   cli_family_name(o->family), o->table);
 		return 1;
 	}
 	if (!base) {
-		errmsg("chain %s %s %s is not a base chain: it runs within the programs of the base chains that jump to it",
-		       family_name(o->family), o->table, o->chain);
+		cli_errmsg("chain %s %s %s is not a base chain: it runs within the programs of the base chains that jump to it",
+			   cli_family_name(o->family), o->table, o->chain);
 		return 1;
 	}
 	return 0;
@@ -606,7 +605,7 @@ int status_collect(const struct status_opts *o, json_t **out)
 	uint64_t ino = 0;
 	int err;
 
-	if (ruleset_load(&c.rs))
+	if (cli_ruleset_load(&c.rs))
 		return 1;
 	if (check_named(&c)) {
 		nftj_ruleset_free(&c.rs);
@@ -614,8 +613,8 @@ int status_collect(const struct status_opts *o, json_t **out)
 	}
 	err = netns_inode(&ino);
 	if (err)
-		errmsg("status: /proc/self/ns/net: %s (the daemon's state file cannot be found)",
-		       strerror(-err));
+		cli_errmsg("status: /proc/self/ns/net: %s (the daemon's state file cannot be found)",
+			   strerror(-err));
 	snprintf(path, sizeof(path), "%s/netns-%llu.json", o->state_dir,
 		 (unsigned long long)ino);
 	daemon = err ? json_null() : daemon_load(&c, path, ino);

@@ -11,28 +11,28 @@
 
 #include "testrun.h"
 
-int tr_stats_init(struct tr_stats *s, const struct nftj_prog *jp)
+int testrun_stats_init(struct testrun_stats *s, const struct nftj_prog *jp)
 {
 	s->size = sizeof(struct nftj_test_stats) +
 		  jp->imr.nrule_ids * sizeof(struct nftj_counter);
 	s->cur = calloc(1, s->size);
 	s->prev = calloc(1, s->size);
 	if (!s->cur || !s->prev) {
-		tr_stats_free(s);
+		testrun_stats_free(s);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-void tr_stats_free(struct tr_stats *s)
+void testrun_stats_free(struct testrun_stats *s)
 {
 	free(s->cur);
 	free(s->prev);
 	s->cur = s->prev = NULL;
 }
 
-const struct nftj_counter *tr_counter(const struct tr_stats *s, bool prev,
-				      uint32_t id)
+const struct nftj_counter *testrun_counter(const struct testrun_stats *s,
+					   bool prev, uint32_t id)
 {
 	const uint8_t *v = prev ? s->prev : s->cur;
 
@@ -45,7 +45,7 @@ const struct nftj_counter *tr_counter(const struct tr_stats *s, bool prev,
  * address and the device's (m->dev, else loopback: address and
  * broadcast address all zero).
  */
-static int eth_header(uint8_t *eth, const struct tr_meta *m)
+static int eth_header(uint8_t *eth, const struct testrun_meta *m)
 {
 	memset(eth, 0, ETH_HLEN);
 	switch (m->pkttype) {
@@ -82,9 +82,9 @@ static int eth_header(uint8_t *eth, const struct tr_meta *m)
 	return 0;
 }
 
-int tr_run(const struct nftj_prog *jp, const struct tr_meta *m,
-	   const uint8_t *pkt, size_t len, struct tr_stats *s,
-	   uint32_t *retval, uint32_t *decided)
+int testrun_run(const struct nftj_prog *jp, const struct testrun_meta *m,
+		const uint8_t *pkt, size_t len, struct testrun_stats *s,
+		uint32_t *retval, uint32_t *decided)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o);
 	struct nftj_test_meta tm = { .skuid = m->skuid, .skgid = m->skgid };

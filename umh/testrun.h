@@ -14,7 +14,7 @@
 
 #define NFTJ_DECIDED_NONE	0xfffffffeU
 
-struct tr_meta {
+struct testrun_meta {
 	uint32_t hook;
 	uint32_t nfproto;	/* of the hook state, per packet for inet */
 	uint32_t iif, oif;	/* 0: none */
@@ -29,16 +29,16 @@ struct tr_meta {
 	bool has_mac;
 };
 
-struct tr_stats {
+struct testrun_stats {
 	size_t size;		/* bytes of the statistics map value */
 	uint8_t *cur;		/* totals so far */
 	uint8_t *prev;
 };
 
-int tr_stats_init(struct tr_stats *s, const struct nftj_prog *jp);
-void tr_stats_free(struct tr_stats *s);
-const struct nftj_counter *tr_counter(const struct tr_stats *s, bool prev,
-				      uint32_t id);
+int testrun_stats_init(struct testrun_stats *s, const struct nftj_prog *jp);
+void testrun_stats_free(struct testrun_stats *s);
+const struct nftj_counter *testrun_counter(const struct testrun_stats *s,
+					   bool prev, uint32_t id);
 
 /*
  * Run one packet (starting at its IP header).  -EINVAL if the packet
@@ -48,8 +48,8 @@ const struct nftj_counter *tr_counter(const struct tr_stats *s, bool prev,
  * verdict (NFTJ_RULE_POLICY, or NFTJ_DECIDED_NONE), s->prev the totals
  * before and s->cur after.  Returns 0 or -errno.
  */
-int tr_run(const struct nftj_prog *jp, const struct tr_meta *m,
-	   const uint8_t *pkt, size_t len, struct tr_stats *s,
-	   uint32_t *retval, uint32_t *decided);
+int testrun_run(const struct nftj_prog *jp, const struct testrun_meta *m,
+		const uint8_t *pkt, size_t len, struct testrun_stats *s,
+		uint32_t *retval, uint32_t *decided);
 
 #endif /* NFTJ_TESTRUN_H */

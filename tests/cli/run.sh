@@ -43,6 +43,9 @@ ip netns exec "$NS" nft add rule ip plain c tcp dport 22 accept
 json "kernel target: a chain without services loads here" \
 	'd["compile"][0]["verifier"] == "ok" and d["compile"][0]["services"] == [] and d["compile"][0]["status"] == "jit"' \
 	-- "$JIT" -n "$NS" compile -j --target kernel -t plain
+json "compile --dump-imr: the IMR after the stages named, the cut in it" \
+	'list(d["compile"][0]["imr"]) == ["build", "prune"] and d["compile"][0]["imr"]["build"][0] == "table inet filter" and any(l.startswith("svc 0: input rule id ") for l in d["compile"][0]["imr"]["prune"])' \
+	-- "$JIT" -n "$NS" compile -j --dump-imr prune,build --target kernel --no-load -t filter -c input
 json "compile -d annotates rules with nft text and IMR" \
 	'any(l.startswith("; input handle") and "@blocklist" in l for l in d["compile"][0]["disassembly"]) and any(l.startswith(";   imr:") for l in d["compile"][0]["disassembly"])' \
 	-- "$JIT" -n "$NS" compile -j -d -t filter -c input
@@ -99,6 +102,7 @@ printf 'not a pcap' >"$pcap"
 expect "usage: no command" 2 "" -- "$JIT"
 expect "usage: unknown command" 2 "unknown command" -- "$JIT" frobnicate
 expect "usage: unknown target" 2 "unknown target" -- "$JIT" compile --target x
+expect "usage: unknown stage" 2 "stages are build" -- "$JIT" compile --dump-imr emit
 expect "usage: eval without packets" 2 "hex arguments or -r" -- "$JIT" -n "$NS" eval -t filter -c input
 expect "usage: bad hex" 2 "not a packet in hex" -- "$JIT" -n "$NS" eval -t filter -c input 45zz
 expect "unknown netns" 1 "network namespace" -- "$JIT" -n nftj-no-such-ns compile

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bpf_buf: labels, fixups, the 16-bit reach of jumps and the dropping of
+ * bbuf: labels, fixups, the 16-bit reach of jumps and the dropping of
  * unreachable code.
  */
 #include <errno.h>
@@ -9,9 +9,9 @@
 #include "bpfbuf.h"
 #include "unit.h"
 
-#define NOP(b, i)	bpf_emit(b, I_MOV64_IMM(BPF_REG_1, i))
+#define NOP(b, i)	bbuf_emit(b, I_MOV64_IMM(BPF_REG_1, i))
 
-static void nops(struct bpf_buf *b, int n)
+static void nops(struct bbuf *b, int n)
 {
 	int i;
 
@@ -20,35 +20,35 @@ static void nops(struct bpf_buf *b, int n)
 }
 
 /* a conditional jump to label, as the code generator emits them */
-static void jeq(struct bpf_buf *b, int imm, int label)
+static void jeq(struct bbuf *b, int imm, int label)
 {
-	bpf_emit_jmp(b, BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_1, 0, imm, label);
+	bbuf_emit_jmp(b, BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_1, 0, imm, label);
 }
 
 UNIT_TEST(bpfbuf_forward_jumps)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int l1, l2, l3;
 
-	bpf_buf_init(&b);
-	l1 = bpf_label_new(&b);
-	l2 = bpf_label_new(&b);
-	l3 = bpf_label_new(&b);
+	bbuf_init(&b);
+	l1 = bbuf_label_new(&b);
+	l2 = bbuf_label_new(&b);
+	l3 = bbuf_label_new(&b);
 	CHECK(l1 != l2 && l2 != l3 && l1 != l3);
 
 	jeq(&b, 7, l1);					/* 0 -> 4 */
-	bpf_emit_jmp(&b, BPF_JMP | BPF_JGT | BPF_X, BPF_REG_2, BPF_REG_3,
-		     0, l2);				/* 1 -> 6 */
+	bbuf_emit_jmp(&b, BPF_JMP | BPF_JGT | BPF_X, BPF_REG_2, BPF_REG_3,
+		      0, l2);				/* 1 -> 6 */
 	jeq(&b, -5, l2);				/* 2 -> 6 */
 	NOP(&b, 0);					/* 3 */
-	bpf_label_bind(&b, l1);
+	bbuf_label_bind(&b, l1);
 	NOP(&b, 1);					/* 4 */
-	bpf_emit_ld_imm64(&b, BPF_REG_4, 0x1122334455667788ULL); /* 5, 6 */
-	bpf_label_bind(&b, l3);				/* unused, live */
-	bpf_label_bind(&b, l2);
-	bpf_emit(&b, I_EXIT());				/* 7 */
+	bbuf_emit_ld_imm64(&b, BPF_REG_4, 0x1122334455667788ULL); /* 5, 6 */
+	bbuf_label_bind(&b, l3);			/* unused, live */
+	bbuf_label_bind(&b, l2);
+	bbuf_emit(&b, I_EXIT());				/* 7 */
 	CHECK_EQ(b.len, 8);
-	CHECK_EQ(bpf_buf_finish(&b), 0);
+	CHECK_EQ(bbuf_finish(&b), 0);
 
 	CHECK_EQ(b.insn[0].off, 3);
 	CHECK_EQ(b.insn[0].imm, 7);
@@ -70,44 +70,44 @@ UNIT_TEST(bpfbuf_forward_jumps)
 	CHECK_EQ(b.label_pos[l3], 7);
 	CHECK_EQ(b.label_refs[l3], 0);
 	CHECK_EQ(b.label_refs[l2], 2);
-	bpf_buf_free(&b);
+	bbuf_free(&b);
 }
 
 UNIT_TEST(bpfbuf_jump_to_next_insn)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int l;
 
-	bpf_buf_init(&b);
-	l = bpf_label_new(&b);
+	bbuf_init(&b);
+	l = bbuf_label_new(&b);
 	jeq(&b, 0, l);
-	bpf_label_bind(&b, l);
-	bpf_emit(&b, I_EXIT());
-	CHECK_EQ(bpf_buf_finish(&b), 0);
+	bbuf_label_bind(&b, l);
+	bbuf_emit(&b, I_EXIT());
+	CHECK_EQ(bbuf_finish(&b), 0);
 	CHECK_EQ(b.insn[0].off, 0);
-	bpf_buf_free(&b);
+	bbuf_free(&b);
 }
 
 UNIT_TEST(bpfbuf_calls)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int f, g;
 
-	bpf_buf_init(&b);
-	f = bpf_label_new(&b);
-	g = bpf_label_new(&b);
-	bpf_emit_call_label(&b, f);			/* 0 -> 4 */
-	bpf_emit_call_label(&b, g);			/* 1 -> 6 */
-	bpf_emit(&b, I_MOV64_IMM(BPF_REG_0, 0));	/* 2 */
-	bpf_emit(&b, I_EXIT());				/* 3 */
-	bpf_label_bind(&b, f);
-	bpf_emit_call_label(&b, g);			/* 4 -> 6 */
-	bpf_emit(&b, I_EXIT());				/* 5 */
-	bpf_label_bind(&b, g);
-	bpf_emit(&b, I_MOV64_IMM(BPF_REG_0, 1));	/* 6 */
-	bpf_emit(&b, I_EXIT());				/* 7 */
+	bbuf_init(&b);
+	f = bbuf_label_new(&b);
+	g = bbuf_label_new(&b);
+	bbuf_emit_call_label(&b, f);			/* 0 -> 4 */
+	bbuf_emit_call_label(&b, g);			/* 1 -> 6 */
+	bbuf_emit(&b, I_MOV64_IMM(BPF_REG_0, 0));	/* 2 */
+	bbuf_emit(&b, I_EXIT());				/* 3 */
+	bbuf_label_bind(&b, f);
+	bbuf_emit_call_label(&b, g);			/* 4 -> 6 */
+	bbuf_emit(&b, I_EXIT());				/* 5 */
+	bbuf_label_bind(&b, g);
+	bbuf_emit(&b, I_MOV64_IMM(BPF_REG_0, 1));	/* 6 */
+	bbuf_emit(&b, I_EXIT());				/* 7 */
 	CHECK_EQ(b.len, 8);
-	CHECK_EQ(bpf_buf_finish(&b), 0);
+	CHECK_EQ(bbuf_finish(&b), 0);
 
 	CHECK_EQ(b.insn[0].code, BPF_JMP | BPF_CALL);
 	CHECK_EQ(b.insn[0].src_reg, BPF_PSEUDO_CALL);
@@ -118,43 +118,43 @@ UNIT_TEST(bpfbuf_calls)
 	CHECK_EQ(b.insn[4].imm, 1);
 	CHECK_EQ(b.label_pos[f], 4);
 	CHECK_EQ(b.label_pos[g], 6);
-	bpf_buf_free(&b);
+	bbuf_free(&b);
 }
 
 /* calls have a 32-bit reach: far subprograms are fine */
 UNIT_TEST(bpfbuf_far_call)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int f;
 
-	bpf_buf_init(&b);
-	f = bpf_label_new(&b);
-	bpf_emit_call_label(&b, f);
+	bbuf_init(&b);
+	f = bbuf_label_new(&b);
+	bbuf_emit_call_label(&b, f);
 	nops(&b, 100000);
-	bpf_emit(&b, I_EXIT());
-	bpf_label_bind(&b, f);
-	bpf_emit(&b, I_EXIT());
-	CHECK_EQ(bpf_buf_finish(&b), 0);
+	bbuf_emit(&b, I_EXIT());
+	bbuf_label_bind(&b, f);
+	bbuf_emit(&b, I_EXIT());
+	CHECK_EQ(bbuf_finish(&b), 0);
 	CHECK_EQ(b.insn[0].imm, 100001);
-	bpf_buf_free(&b);
+	bbuf_free(&b);
 }
 
 /* distance d (instructions skipped) of a forward jump; finish() result */
 static int forward_jump(int d, int16_t *off)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int l, ret;
 
-	bpf_buf_init(&b);
-	l = bpf_label_new(&b);
+	bbuf_init(&b);
+	l = bbuf_label_new(&b);
 	NOP(&b, 0);
 	jeq(&b, 1, l);
 	nops(&b, d);
-	bpf_label_bind(&b, l);
-	bpf_emit(&b, I_EXIT());
-	ret = bpf_buf_finish(&b);
+	bbuf_label_bind(&b, l);
+	bbuf_emit(&b, I_EXIT());
+	ret = bbuf_finish(&b);
 	*off = b.len > 1 ? b.insn[1].off : -1;
-	bpf_buf_free(&b);
+	bbuf_free(&b);
 	return ret;
 }
 
@@ -174,192 +174,192 @@ UNIT_TEST(bpfbuf_jump_range)
 /* the unconditional jump has the same reach */
 UNIT_TEST(bpfbuf_ja_range)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int l, mid;
 
-	bpf_buf_init(&b);
-	l = bpf_label_new(&b);
-	mid = bpf_label_new(&b);
+	bbuf_init(&b);
+	l = bbuf_label_new(&b);
+	mid = bbuf_label_new(&b);
 	jeq(&b, 0, mid);
-	bpf_emit_jmp(&b, BPF_JMP | BPF_JA, 0, 0, 0, l);
-	bpf_label_bind(&b, mid);
+	bbuf_emit_jmp(&b, BPF_JMP | BPF_JA, 0, 0, 0, l);
+	bbuf_label_bind(&b, mid);
 	nops(&b, 33000);
-	bpf_label_bind(&b, l);
-	bpf_emit(&b, I_EXIT());
+	bbuf_label_bind(&b, l);
+	bbuf_emit(&b, I_EXIT());
 	CHECK_EQ(b.len, 33003);
-	CHECK_EQ(bpf_buf_finish(&b), -E2BIG);
-	bpf_buf_free(&b);
+	CHECK_EQ(bbuf_finish(&b), -E2BIG);
+	bbuf_free(&b);
 }
 
 /* backward jumps (label bound first) are range checked as well */
 UNIT_TEST(bpfbuf_backward_range)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int l;
 
-	bpf_buf_init(&b);
-	l = bpf_label_new(&b);
-	bpf_label_bind(&b, l);
+	bbuf_init(&b);
+	l = bbuf_label_new(&b);
+	bbuf_label_bind(&b, l);
 	nops(&b, 32767);
 	jeq(&b, 0, l);			/* off = -32768: fits */
-	bpf_emit(&b, I_EXIT());
-	CHECK_EQ(bpf_buf_finish(&b), 0);
+	bbuf_emit(&b, I_EXIT());
+	CHECK_EQ(bbuf_finish(&b), 0);
 	CHECK_EQ(b.insn[32767].off, -32768);
-	bpf_buf_free(&b);
+	bbuf_free(&b);
 
-	bpf_buf_init(&b);
-	l = bpf_label_new(&b);
-	bpf_label_bind(&b, l);
+	bbuf_init(&b);
+	l = bbuf_label_new(&b);
+	bbuf_label_bind(&b, l);
 	nops(&b, 32768);
 	jeq(&b, 0, l);			/* off = -32769 */
-	bpf_emit(&b, I_EXIT());
-	CHECK_EQ(bpf_buf_finish(&b), -E2BIG);
-	bpf_buf_free(&b);
+	bbuf_emit(&b, I_EXIT());
+	CHECK_EQ(bbuf_finish(&b), -E2BIG);
+	bbuf_free(&b);
 }
 
 UNIT_TEST(bpfbuf_unbound_label)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int l;
 
-	bpf_buf_init(&b);
-	l = bpf_label_new(&b);
+	bbuf_init(&b);
+	l = bbuf_label_new(&b);
 	jeq(&b, 0, l);
-	bpf_emit(&b, I_EXIT());
-	CHECK(bpf_buf_finish(&b) < 0);
-	bpf_buf_free(&b);
+	bbuf_emit(&b, I_EXIT());
+	CHECK(bbuf_finish(&b) < 0);
+	bbuf_free(&b);
 }
 
 UNIT_TEST(bpfbuf_dead_after_exit)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int used, unused, l;
 
-	bpf_buf_init(&b);
-	used = bpf_label_new(&b);
-	unused = bpf_label_new(&b);
+	bbuf_init(&b);
+	used = bbuf_label_new(&b);
+	unused = bbuf_label_new(&b);
 	jeq(&b, 1, used);				/* 0 -> 3 */
 	NOP(&b, 1);					/* 1 */
-	bpf_emit(&b, I_EXIT());				/* 2 */
+	bbuf_emit(&b, I_EXIT());				/* 2 */
 	CHECK(b.dead);
 	NOP(&b, 2);					/* dropped */
-	bpf_emit(&b, I_EXIT());				/* dropped */
-	bpf_emit_ld_imm64(&b, BPF_REG_1, 5);		/* dropped */
-	bpf_emit_call_label(&b, unused);		/* dropped, no ref */
+	bbuf_emit(&b, I_EXIT());				/* dropped */
+	bbuf_emit_ld_imm64(&b, BPF_REG_1, 5);		/* dropped */
+	bbuf_emit_call_label(&b, unused);		/* dropped, no ref */
 	CHECK_EQ(b.len, 3);
 	CHECK_EQ(b.label_refs[unused], 0);
 
 	/* an unreferenced label bound while dead: still dead */
-	bpf_label_bind(&b, unused);
+	bbuf_label_bind(&b, unused);
 	CHECK(b.dead);
 	CHECK_EQ(b.label_pos[unused], -1);
 	NOP(&b, 3);					/* dropped */
 	CHECK_EQ(b.len, 3);
 
 	/* a referenced label revives the code */
-	bpf_label_bind(&b, used);
+	bbuf_label_bind(&b, used);
 	CHECK(!b.dead);
 	CHECK_EQ(b.label_pos[used], 3);
 	NOP(&b, 4);					/* 3 */
-	bpf_emit(&b, I_EXIT());				/* 4 */
+	bbuf_emit(&b, I_EXIT());				/* 4 */
 	CHECK_EQ(b.len, 5);
-	CHECK_EQ(bpf_buf_finish(&b), 0);
+	CHECK_EQ(bbuf_finish(&b), 0);
 	CHECK_EQ(b.insn[0].off, 2);
 	CHECK_EQ(b.insn[3].imm, 4);
 	CHECK_EQ(b.insn[1].imm, 1);
-	bpf_buf_free(&b);
+	bbuf_free(&b);
 
 	/* a jump emitted in dead code does not keep its label alive */
-	bpf_buf_init(&b);
-	l = bpf_label_new(&b);
-	bpf_emit(&b, I_EXIT());
+	bbuf_init(&b);
+	l = bbuf_label_new(&b);
+	bbuf_emit(&b, I_EXIT());
 	jeq(&b, 0, l);
-	bpf_emit_jmp(&b, BPF_JMP | BPF_JA, 0, 0, 0, l);
+	bbuf_emit_jmp(&b, BPF_JMP | BPF_JA, 0, 0, 0, l);
 	CHECK_EQ(b.label_refs[l], 0);
-	bpf_label_bind(&b, l);
+	bbuf_label_bind(&b, l);
 	CHECK(b.dead);
 	NOP(&b, 0);
 	CHECK_EQ(b.len, 1);
 	CHECK_EQ(b.nfix, 0);
-	CHECK_EQ(bpf_buf_finish(&b), 0);
-	bpf_buf_free(&b);
+	CHECK_EQ(bbuf_finish(&b), 0);
+	bbuf_free(&b);
 }
 
 UNIT_TEST(bpfbuf_dead_after_ja)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int end, other;
 
-	bpf_buf_init(&b);
-	end = bpf_label_new(&b);
-	other = bpf_label_new(&b);
+	bbuf_init(&b);
+	end = bbuf_label_new(&b);
+	other = bbuf_label_new(&b);
 	jeq(&b, 3, other);				/* 0 -> 3 */
-	bpf_emit_jmp(&b, BPF_JMP | BPF_JA, 0, 0, 0, end); /* 1 -> 5 */
+	bbuf_emit_jmp(&b, BPF_JMP | BPF_JA, 0, 0, 0, end); /* 1 -> 5 */
 	CHECK(b.dead);
 	NOP(&b, 9);					/* dropped */
 	CHECK_EQ(b.len, 2);
-	bpf_label_bind(&b, other);
+	bbuf_label_bind(&b, other);
 	CHECK(!b.dead);
 	NOP(&b, 1);					/* 2 */
 	/* a conditional jump does not end the reachable code */
 	jeq(&b, 4, end);				/* 3 -> 5 */
 	CHECK(!b.dead);
 	NOP(&b, 2);					/* 4 */
-	bpf_label_bind(&b, end);
-	bpf_emit(&b, I_EXIT());				/* 5 */
+	bbuf_label_bind(&b, end);
+	bbuf_emit(&b, I_EXIT());				/* 5 */
 	CHECK_EQ(b.len, 6);
-	CHECK_EQ(bpf_buf_finish(&b), 0);
+	CHECK_EQ(bbuf_finish(&b), 0);
 	/* `other` was bound at 2: the jump at 0 skips the ja */
 	CHECK_EQ(b.label_pos[other], 2);
 	CHECK_EQ(b.insn[0].off, 1);
 	CHECK_EQ(b.insn[1].off, 3);
 	CHECK_EQ(b.insn[3].off, 1);
-	bpf_buf_free(&b);
+	bbuf_free(&b);
 }
 
 UNIT_TEST(bpfbuf_source_tags)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 
-	bpf_buf_init(&b);
+	bbuf_init(&b);
 	b.cur_src = 0;
 	NOP(&b, 0);
 	b.cur_src = 7;
 	NOP(&b, 1);
-	bpf_emit_ld_imm64(&b, BPF_REG_2, 1);
+	bbuf_emit_ld_imm64(&b, BPF_REG_2, 1);
 	b.cur_src = 0;
-	bpf_emit(&b, I_EXIT());
+	bbuf_emit(&b, I_EXIT());
 	CHECK_EQ(b.len, 5);
 	CHECK_EQ(b.src[0], 0);
 	CHECK_EQ(b.src[1], 7);
 	CHECK_EQ(b.src[2], 7);
 	CHECK_EQ(b.src[3], 7);
 	CHECK_EQ(b.src[4], 0);
-	bpf_buf_free(&b);
+	bbuf_free(&b);
 }
 
 /* many labels and fixups: the arrays grow without losing anything */
 UNIT_TEST(bpfbuf_many_labels)
 {
-	struct bpf_buf b;
+	struct bbuf b;
 	int i, l[1000];
 
-	bpf_buf_init(&b);
+	bbuf_init(&b);
 	for (i = 0; i < 1000; i++) {
-		l[i] = bpf_label_new(&b);
+		l[i] = bbuf_label_new(&b);
 		CHECK_EQ(l[i], i);
 		jeq(&b, i, l[i]);
 	}
 	for (i = 999; i >= 0; i--) {
 		NOP(&b, i);
-		bpf_label_bind(&b, l[i]);
+		bbuf_label_bind(&b, l[i]);
 	}
-	bpf_emit(&b, I_EXIT());
-	CHECK_EQ(bpf_buf_finish(&b), 0);
+	bbuf_emit(&b, I_EXIT());
+	CHECK_EQ(bbuf_finish(&b), 0);
 	/* jump i at insn i; label i after (1000 - i) nops: at 2000 - i */
 	for (i = 0; i < 1000; i++) {
 		CHECK_EQ(b.insn[i].imm, i);
 		CHECK_EQ(b.insn[i].off, 2000 - i - i - 1);
 	}
-	bpf_buf_free(&b);
+	bbuf_free(&b);
 }

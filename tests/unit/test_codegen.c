@@ -117,8 +117,8 @@ static size_t pkt6(uint8_t *p, uint8_t proto, const char *src,
 /* ---- programs -------------------------------------------------------- */
 
 static struct nftj_prog jp;
-static struct tr_stats st;
-static struct tr_meta meta;
+static struct testrun_stats st;
+static struct testrun_meta meta;
 
 static void print_log_tail(const char *log)
 {
@@ -132,9 +132,10 @@ static void print_log_tail(const char *log)
 static int prog_build(const struct nftj_ruleset *rs, uint32_t family,
 		      const char *chain, enum nftj_target target)
 {
+	NFTJ_BUILD_OPTS(o, .target = target);
 	int err;
 
-	err = nftj_prog_build(&jp, rs, family, "t", chain, target);
+	err = nftj_prog_build(&jp, rs, family, "t", chain, &o);
 	if (err == -EPERM)
 		netns_skip_bpf();
 	if (err) {
@@ -144,7 +145,7 @@ static int prog_build(const struct nftj_ruleset *rs, uint32_t family,
 			print_log_tail(jp.log);
 		return err;
 	}
-	if (target == NFTJ_TARGET_TEST && tr_stats_init(&st, &jp))
+	if (target == NFTJ_TARGET_TEST && testrun_stats_init(&st, &jp))
 		return -ENOMEM;
 	memset(&meta, 0, sizeof(meta));
 	meta.hook = jp.imr.chains[0].hook;
@@ -154,7 +155,7 @@ static int prog_build(const struct nftj_ruleset *rs, uint32_t family,
 
 static void prog_free(void)
 {
-	tr_stats_free(&st);
+	testrun_stats_free(&st);
 	nftj_prog_free(&jp);
 }
 
@@ -172,8 +173,8 @@ static uint32_t id_of(const char *chain, size_t n)
 
 static uint64_t counter_delta(uint32_t id, bool bytes)
 {
-	const struct nftj_counter *now = tr_counter(&st, false, id);
-	const struct nftj_counter *was = tr_counter(&st, true, id);
+	const struct nftj_counter *now = testrun_counter(&st, false, id);
+	const struct nftj_counter *was = testrun_counter(&st, true, id);
 
 	return bytes ? now->bytes - was->bytes : now->packets - was->packets;
 }
@@ -185,9 +186,9 @@ static bool run_is(const uint8_t *pkt, size_t len, uint32_t verdict,
 	uint32_t ret = 0, dec = 0;
 	int err;
 
-	err = tr_run(&jp, &meta, pkt, len, &st, &ret, &dec);
+	err = testrun_run(&jp, &meta, pkt, len, &st, &ret, &dec);
 	if (err) {
-		fprintf(stderr, "  %s: %s: tr_run: %s\n", jp.name, pkt_desc,
+		fprintf(stderr, "  %s: %s: testrun_run: %s\n", jp.name, pkt_desc,
 			strerror(-err));
 		return false;
 	}
@@ -288,8 +289,8 @@ static void check_verdicts(struct nftj_ruleset *rs)
 	n = pkt4(p, IPPROTO_TCP, "5.5.5.5", "9.9.9.9", 1000, 53);
 	CHECK_RUN(p, n, NF_DROP, POLICY);
 	/* the counters add up over runs */
-	CHECK_EQ(tr_counter(&st, false, id_of("c", 3))->packets, 8);
-	CHECK_EQ(tr_counter(&st, false, id_of("c", 2))->packets, 1);
+	CHECK_EQ(testrun_counter(&st, false, id_of("c", 3))->packets, 8);
+	CHECK_EQ(testrun_counter(&st, false, id_of("c", 2))->packets, 1);
 	prog_free();
 
 	/* policy accept */
@@ -791,7 +792,7 @@ UNIT_TEST(codegen_meta)
 }
 
 /*
- * tr_meta.pkttype PACKET_BROADCAST: the harness must deliver it, or
+ * testrun_meta.pkttype PACKET_BROADCAST: the harness must deliver it, or
  * refuse it; it must not silently run the packet as something else.
  */
 static void check_broadcast(struct nftj_ruleset *rs)
@@ -804,7 +805,7 @@ static void check_broadcast(struct nftj_ruleset *rs)
 	CHECK_EQ(prog_build(rs, NFPROTO_IPV4, "c", NFTJ_TARGET_TEST), 0);
 	n = pkt4(p, IPPROTO_UDP, "1.1.1.1", "2.2.2.2", 1, 1);
 	meta.pkttype = PACKET_BROADCAST;
-	err = tr_run(&jp, &meta, p, n, &st, &ret, &dec);
+	err = testrun_run(&jp, &meta, p, n, &st, &ret, &dec);
 	if (!err && (ret != NF_DROP || dec != id_of("c", 3)))
 		fprintf(stderr, "  pkttype broadcast: verdict %#x by rule %#x; "
 			"the broadcast rule is %#x, the multicast rule %#x\n",
@@ -1198,7 +1199,7 @@ static void check_long(struct nftj_ruleset *rs, bool regular)
 	int err;
 
 	err = prog_build(rs, NFPROTO_IPV4, "c", NFTJ_TARGET_TEST);
-	/* the jumps resolve: bpf_buf_finish() is not -E2BIG */
+	/* the jumps resolve: bbuf_finish() is not -E2BIG */
 	CHECK(err != -E2BIG);
 	CHECK(!strstr(jp.why, "out of range"));
 	/* and the verifier takes it */

@@ -30,9 +30,9 @@
 
 UNIT_TEST(link_btf_running_kernel)
 {
-	const struct link_btf *b;
+	const struct linkbtf *b;
 	char why[160];
-	int err = link_btf_get(&b, why, sizeof(why));
+	int err = linkbtf_get(&b, why, sizeof(why));
 
 	if (err == -ENOENT)
 		UNIT_SKIP(why);
@@ -100,14 +100,14 @@ static struct btf *fake_btf(int len_size, bool kfuncs)
 
 UNIT_TEST(link_btf_synthetic)
 {
-	struct link_btf lb;
+	struct linkbtf lb;
 	struct btf *btf;
 	char why[160];
 	int err;
 
 	btf = fake_btf(4, true);
 	CHECK(btf);
-	err = link_btf_resolve(btf, &lb, why, sizeof(why));
+	err = linkbtf_resolve(btf, &lb, why, sizeof(why));
 	btf__free(btf);
 	if (err)
 		fprintf(stderr, "  %s\n", why);
@@ -126,14 +126,14 @@ UNIT_TEST(link_btf_synthetic)
 
 	/* a kernel without the kfuncs is too old */
 	btf = fake_btf(4, false);
-	err = link_btf_resolve(btf, &lb, why, sizeof(why));
+	err = linkbtf_resolve(btf, &lb, why, sizeof(why));
 	btf__free(btf);
 	CHECK_EQ(err, -ENOENT);
 	CHECK(strstr(why, "bpf_dynptr_from_skb"));
 
 	/* a field of another size is refused, not misread */
 	btf = fake_btf(2, true);
-	err = link_btf_resolve(btf, &lb, why, sizeof(why));
+	err = linkbtf_resolve(btf, &lb, why, sizeof(why));
 	btf__free(btf);
 	CHECK_EQ(err, -ENOENT);
 	CHECK(strstr(why, "sk_buff member len"));
@@ -196,8 +196,8 @@ static struct nftj_prog jp;
 
 static int build(const struct nftj_ruleset *rs, uint32_t family)
 {
-	int err = nftj_prog_build(&jp, rs, family, "t", "c",
-				  NFTJ_TARGET_LINK);
+	NFTJ_BUILD_OPTS(o, .target = NFTJ_TARGET_LINK);
+	int err = nftj_prog_build(&jp, rs, family, "t", "c", &o);
 
 	if (err == -EPERM)
 		netns_skip_bpf();
@@ -482,8 +482,8 @@ static const char rs_refuse[] =
 
 static void check_refuse(struct nftj_ruleset *rs)
 {
-	int err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c",
-				  NFTJ_TARGET_LINK);
+	NFTJ_BUILD_OPTS(o, .target = NFTJ_TARGET_LINK);
+	int err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c", &o);
 
 	CHECK_EQ(err, -EOPNOTSUPP);
 	CHECK(jp.prog_fd < 0);
@@ -492,14 +492,12 @@ static void check_refuse(struct nftj_ruleset *rs)
 	CHECK(strstr(jp.why, "log"));
 	nftj_prog_free(&jp);
 	/* a set whose elements time out would go stale in the program */
-	err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "d",
-			      NFTJ_TARGET_LINK);
+	err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "d", &o);
 	CHECK_EQ(err, -EOPNOTSUPP);
 	CHECK(strstr(jp.why, "set tmo changes without a commit"));
 	nftj_prog_free(&jp);
 	/* the test target runs the first rule and resumes at the second */
-	err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c",
-			      NFTJ_TARGET_TEST);
+	err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c", NULL);
 	if (err == -EPERM)
 		netns_skip_bpf();
 	CHECK_EQ(err, 0);
@@ -538,7 +536,7 @@ static void check_attach(struct nftj_ruleset *rs)
 {
 	struct pkt_list pl = {};
 	struct nftj_links links;
-	struct bsend snd;
+	struct bench_send snd;
 	uint8_t p[PKT_BUF], drop[3];
 	uint64_t drops = 0;
 	bool d = true;
@@ -558,36 +556,36 @@ static void check_attach(struct nftj_ruleset *rs)
 			sprintf(hex + 2 * k, "%02x", p[k]);
 		CHECK_EQ(pkt_add_hex(&pl, hex), 0);
 	}
-	CHECK_EQ(bsend_init(&snd, &pl, NULL, NULL), 0);
+	CHECK_EQ(bench_send_init(&snd, &pl, NULL, NULL), 0);
 
 	/* the interpreter */
-	CHECK_EQ(bsend_verdicts(&snd, drop), 0);
+	CHECK_EQ(bench_send_verdicts(&snd, drop), 0);
 	CHECK(!drop[0] && drop[1] && !drop[2]);
 	/* dormant: nothing filters */
 	CHECK_EQ(nftj_table_set_dormant(NFPROTO_INET, "t", true), 0);
 	CHECK(dormant_now());
-	CHECK_EQ(bsend_verdicts(&snd, drop), 0);
+	CHECK_EQ(bench_send_verdicts(&snd, drop), 0);
 	CHECK(!drop[0] && !drop[1] && !drop[2]);
 	/* the link program: one link per family for inet */
 	CHECK_EQ(nftj_links_attach(&links, jp.prog_fd, NFPROTO_INET,
 				   NF_INET_LOCAL_OUT, 0), 0);
 	CHECK_EQ(links.n, 2);
 	CHECK(links.id[0] && links.id[1] && links.id[0] != links.id[1]);
-	CHECK_EQ(bsend_verdicts(&snd, drop), 0);
+	CHECK_EQ(bench_send_verdicts(&snd, drop), 0);
 	CHECK(!drop[0] && drop[1] && !drop[2]);
-	CHECK_EQ(bsend_pass(&snd, &drops), 0);
+	CHECK_EQ(bench_send_pass(&snd, &drops), 0);
 	CHECK_EQ(drops, 1);
 	nftj_links_detach(&links);
 	CHECK_EQ(links.n, 0);
-	CHECK_EQ(bsend_verdicts(&snd, drop), 0);
+	CHECK_EQ(bench_send_verdicts(&snd, drop), 0);
 	CHECK(!drop[1]);
 	CHECK_EQ(nftj_table_set_dormant(NFPROTO_INET, "t", false), 0);
 	CHECK(!dormant_now());
-	CHECK_EQ(bsend_verdicts(&snd, drop), 0);
+	CHECK_EQ(bench_send_verdicts(&snd, drop), 0);
 	CHECK(drop[1]);
 	/* no such table */
 	CHECK(nftj_table_set_dormant(NFPROTO_IPV4, "nope", true) < 0);
-	bsend_free(&snd);
+	bench_send_free(&snd);
 	pkt_list_free(&pl);
 	nftj_prog_free(&jp);
 }

@@ -31,11 +31,16 @@
 #include "unit.h"
 
 static struct nftj_prog jp;
+/* the test target, emitted only */
+static const struct nftj_build_opts test_noload = {
+	.sz = sizeof(test_noload), .flags = NFTJ_F_NO_LOAD,
+};
 
 static int kbuild(const struct nftj_ruleset *rs, const char *chain)
 {
-	int err = nftj_prog_build_opts(&jp, rs, NFPROTO_IPV4, "t", chain,
-				       NFTJ_TARGET_KERNEL, NFTJ_F_NO_LOAD);
+	NFTJ_BUILD_OPTS(o, .target = NFTJ_TARGET_KERNEL,
+			.flags = NFTJ_F_NO_LOAD);
+	int err = nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", chain, &o);
 
 	if (err)
 		fprintf(stderr, "  build %s: %s: %s\n", chain, strerror(-err),
@@ -215,8 +220,8 @@ static void check_imr(struct nftj_ruleset *rs)
 	nftj_prog_free(&jp);
 
 	/* the test target keeps its maps and its limits */
-	CHECK_EQ(nftj_prog_build_opts(&jp, rs, NFPROTO_IPV4, "t", "c",
-				      NFTJ_TARGET_TEST, NFTJ_F_NO_LOAD), 0);
+	CHECK_EQ(nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c", &test_noload),
+		 0);
 	CHECK_EQ(jp.nsvc, 0);
 	CHECK_EQ(jp.imr.chains[0].first_unsupported, 1);
 	CHECK_STR(rule_of("c", 1)->reason, "set cr: concatenated ranges");
@@ -240,12 +245,12 @@ UNIT_TEST(services_imr)
 
 /* ---- instructions ------------------------------------------------------ */
 
-static int find_kcall(const struct bpf_buf *b, int from)
+static int find_kcall(const struct bbuf *b, int from)
 {
 	size_t i;
 
 	for (i = (size_t)from; i < b->len; i++)
-		if (bpf_insn_is_kfunc_call(&b->insn[i]))
+		if (nftj_insn_is_kfunc_call(&b->insn[i]))
 			return (int)i;
 	return -1;
 }
@@ -258,7 +263,7 @@ static bool insn_is(const struct bpf_insn *in, uint8_t code, uint8_t dst,
 }
 
 /* *(u32 *)(r10 off) = rX somewhere in [from, to) */
-static bool stores_word(const struct bpf_buf *b, int from, int to,
+static bool stores_word(const struct bbuf *b, int from, int to,
 			int16_t off)
 {
 	int i;
@@ -271,7 +276,7 @@ static bool stores_word(const struct bpf_buf *b, int from, int to,
 }
 
 /* the value of "w0 = imm; exit" first reached from i */
-static int64_t exit_value(const struct bpf_buf *b, int i)
+static int64_t exit_value(const struct bbuf *b, int i)
 {
 	for (; (size_t)i + 1 < b->len; i++)
 		if (b->insn[i].code == (BPF_ALU | BPF_MOV | BPF_K) &&
@@ -284,7 +289,7 @@ static int64_t exit_value(const struct bpf_buf *b, int i)
 static void check_insns(struct nftj_ruleset *rs)
 {
 	struct nftj_kfunc kf = { .btf_id = 4242, .off = NFTJ_KFUNC_FD_IDX };
-	const struct bpf_buf *b;
+	const struct bbuf *b;
 	int call, prev = 0, i, n = 0;
 
 	CHECK_EQ(kbuild(rs, "c"), 0);
@@ -362,8 +367,8 @@ static void check_insns(struct nftj_ruleset *rs)
 	nftj_prog_free(&jp);
 
 	/* the test target: no calls, the policy itself */
-	CHECK_EQ(nftj_prog_build_opts(&jp, rs, NFPROTO_IPV4, "t", "c",
-				      NFTJ_TARGET_TEST, NFTJ_F_NO_LOAD), 0);
+	CHECK_EQ(nftj_prog_build(&jp, rs, NFPROTO_IPV4, "t", "c", &test_noload),
+		 0);
 	CHECK_EQ(find_kcall(&jp.seg[0].buf, 0), -1);
 	nftj_prog_free(&jp);
 }
@@ -458,7 +463,7 @@ static size_t stub_emit(struct bpf_insn *out, uint32_t svc)
 /* load segment 0 with its kfunc calls turned into calls of stubs */
 static int stub_load(void)
 {
-	const struct bpf_buf *b = &jp.seg[0].buf;
+	const struct bbuf *b = &jp.seg[0].buf;
 	size_t n = b->len, i, *start;
 	struct bpf_insn *insn;
 	LIBBPF_OPTS(bpf_prog_load_opts, o);
@@ -480,7 +485,7 @@ static int stub_load(void)
 		n += stub_emit(insn + n, s);
 	}
 	for (i = 0; i < b->len; i++) {
-		if (!bpf_insn_is_kfunc_call(&insn[i]))
+		if (!nftj_insn_is_kfunc_call(&insn[i]))
 			continue;
 		s = (uint32_t)insn[i - 1].imm;	/* r2 = service */
 		insn[i] = BPF_I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0,

@@ -41,8 +41,10 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables_jit.h>
 
-#include "codegen_int.h"
+#include "build.h"
+#include "cg.h"
 #include "linkbtf.h"
+#include "nflink.h"
 
 #define R_WNH		BPF_REG_7	/* network header window */
 #define R_WTH		BPF_REG_8	/* transport header window or NULL */
@@ -50,7 +52,7 @@
 #define FP_DYNP		(-8)	/* every frame: pointer to the dynptr */
 #define FP_DYNPTR	(-112)	/* main frame: struct bpf_dynptr */
 
-#define NH_WIN4		20
+#define NH_WIN4		20	/* the windows cg_pktinfo() takes */
 #define NH_WIN6		40
 /*
  * inet: R9 bit 32 (above the pktinfo layout) is set when R7 is the
@@ -60,15 +62,13 @@
 #define PKT_NH_WIN6	32
 #define TH_WIN_MAX	20	/* a TCP header without options */
 
-#define IP6_EXT_HDRS_MAX	8
-
 /* counters sit where the test target's do */
 _Static_assert(sizeof(struct nftj_link_stats) ==
 	       sizeof(struct nftj_test_stats), "statistics header size");
 
-static const struct link_btf *B(const struct cg *c)
+static const struct linkbtf *B(const struct cg *c)
 {
-	return c->maps->btf;
+	return c->opts->btf;
 }
 
 static void kfunc(struct cg *c, int32_t btf_id)
@@ -125,10 +125,10 @@ static void th_offset(struct cg *c, int off)
 
 /* ---- packet and metadata --------------------------------------------- */
 
-void link_payload(struct cg *c, const struct imr_expr *e, int fail)
+static void link_payload(struct cg *c, const struct imr_expr *e, int fail)
 {
 	int off = e->payload.offset, len = e->payload.len;
-	bool win = !c->maps->slow_loads;
+	bool win = !c->opts->slow_loads;
 	int slow = L(c), done = L(c), copy;
 
 	switch (e->payload.base) {
@@ -139,7 +139,7 @@ void link_payload(struct cg *c, const struct imr_expr *e, int fail)
 	case IMR_BASE_NH:
 		if (win && off + len <= (c->p->family == NFPROTO_IPV6 ?
 					 NH_WIN6 : NH_WIN4)) {
-			load_value(c, R_WNH, off, len);
+			cg_load_value(c, R_WNH, off, len);
 			return;
 		}
 		if (win && off + len <= NH_WIN6 &&
@@ -147,28 +147,22 @@ void link_payload(struct cg *c, const struct imr_expr *e, int fail)
 			E(c, I_MOV64_REG(R4, R_PKT));
 			E(c, I_ALU64_IMM(BPF_RSH, R4, PKT_NH_WIN6));
 			J(c, BPF_JEQ, R4, 0, slow);
-			load_value(c, R_WNH, off, len);
+			cg_load_value(c, R_WNH, off, len);
 			JA(c, done);
 		}
 		BIND(c, slow);
 		slice(c, false, off, true, len);
 		J(c, BPF_JEQ, R0, 0, fail);
-		load_value(c, R0, 0, len);
+		cg_load_value(c, R0, 0, len);
 		BIND(c, done);
 		return;
 	case IMR_BASE_TH:
 		break;
 	}
-	if (!c->l4_ok)
-		test_flag(c, NFTJ_PKTINFO_L4, true, fail);
-	c->l4_ok = true;
-	if (!e->payload.fast && !c->nofrag_ok) {
-		test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
-		c->nofrag_ok = true;
-	}
+	cg_th_checks(c, e, fail);
 	if (win && off + len <= (int)c->th_win) {
 		J(c, BPF_JEQ, R_WTH, 0, slow);
-		load_value(c, R_WTH, off, len);
+		cg_load_value(c, R_WTH, off, len);
 		JA(c, done);
 	}
 	BIND(c, slow);
@@ -178,15 +172,15 @@ void link_payload(struct cg *c, const struct imr_expr *e, int fail)
 		th_offset(c, off);
 		slice(c, true, 0, false, len);
 		J(c, BPF_JEQ, R0, 0, copy);
-		load_value(c, R0, 0, len);
+		cg_load_value(c, R0, 0, len);
 		JA(c, done);
 		BIND(c, copy);
-		test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
+		cg_test_flag(c, NFTJ_PKTINFO_FRAG, false, fail);
 	}
 	th_offset(c, off);
 	slice(c, true, 0, true, len);
 	J(c, BPF_JEQ, R0, 0, fail);
-	load_value(c, R0, 0, len);
+	cg_load_value(c, R0, 0, len);
 	BIND(c, done);
 }
 
@@ -208,7 +202,7 @@ static void meta_ifindex(struct cg *c, int16_t dev_off)
 /* nft_meta_get_eval_pkttype_lo() for looped-back packets */
 static void meta_pkttype(struct cg *c, int fail)
 {
-	const struct link_btf *b = B(c);
+	const struct linkbtf *b = B(c);
 	int done = L(c);
 
 	load_skb(c, R1);
@@ -229,33 +223,33 @@ static void meta_pkttype(struct cg *c, int fail)
 	BIND(c, done);
 }
 
-bool link_meta(struct cg *c, const struct imr_expr *e, int fail)
+static void link_meta(struct cg *c, const struct imr_expr *e, int fail)
 {
-	const struct link_btf *b = B(c);
+	const struct linkbtf *b = B(c);
 
 	switch (e->meta) {
 	case IMR_META_LEN:
 		load_skb(c, R1);
 		E(c, I_LDX(BPF_W, R1, R1, b->skb_len));
-		return true;
+		return;
 	case IMR_META_PROTOCOL:
 		load_skb(c, R1);
 		E(c, I_LDX(BPF_H, R1, R1, b->skb_protocol));
-		return true;
+		return;
 	case IMR_META_MARK:
 		load_skb(c, R1);
 		E(c, I_LDX(BPF_W, R1, R1, b->skb_mark));
-		return true;
+		return;
 	case IMR_META_NFPROTO:
 		load_state(c, R1);
 		E(c, I_LDX(BPF_B, R1, R1, b->st_pf));
-		return true;
+		return;
 	case IMR_META_IIF:
 		meta_ifindex(c, b->st_in);
-		return true;
+		return;
 	case IMR_META_OIF:
 		meta_ifindex(c, b->st_out);
-		return true;
+		return;
 	case IMR_META_IIFTYPE:
 	case IMR_META_OIFTYPE:
 		load_state(c, R1);
@@ -263,19 +257,24 @@ bool link_meta(struct cg *c, const struct imr_expr *e, int fail)
 			   b->st_in : b->st_out));
 		J(c, BPF_JEQ, R1, 0, fail);
 		E(c, I_LDX(BPF_H, R1, R1, b->dev_type));
-		return true;
+		return;
 	case IMR_META_PKTTYPE:
 		meta_pkttype(c, fail);
-		return true;
-	default:
-		/* l4proto: pktinfo, as every target; skuid/skgid: refused */
-		return false;
+		return;
+	case IMR_META_L4PROTO:
+		cg_meta_l4proto(c, fail);	/* pktinfo, as every target */
+		return;
+	case IMR_META_SKUID:
+	case IMR_META_SKGID:
+		/* no IMR_CAP_SOCKET: the builder refuses these rules */
+		c->b->err = -EINVAL;
+		return;
 	}
 }
 
 /* ---- statistics and exits ---------------------------------------------- */
 
-void link_counter(struct cg *c, uint32_t id)
+static void link_counter(struct cg *c, uint32_t id)
 {
 	stats_addr(c, R1, (uint32_t)(sizeof(struct nftj_link_stats) +
 				     id * sizeof(struct nftj_counter)));
@@ -286,7 +285,7 @@ void link_counter(struct cg *c, uint32_t id)
 	E(c, I_ATOMIC_ADD(BPF_DW, R1, R2, 8));
 }
 
-void link_unhandled(struct cg *c)
+static void link_unhandled(struct cg *c)
 {
 	stats_addr(c, R1, offsetof(struct nftj_link_stats, unhandled));
 	E(c, I_MOV64_IMM(R2, 1));
@@ -295,146 +294,58 @@ void link_unhandled(struct cg *c)
 	E(c, I_EXIT());
 }
 
-/* ---- pktinfo: nft_set_pktinfo_*() from the windows ----------------------- */
+/* ---- pktinfo: the headers by slices ------------------------------------- */
 
-/* R_WNH = the fixed header, or the packet is unhandled */
-static void nh_window(struct cg *c, int len)
+/*
+ * R_WNH = the fixed header, without a copy: the IP stack keeps it linear
+ * at these hooks.  A slice fails alike for a short packet and for a
+ * non-linear header: the packet is unhandled either way.
+ */
+static void link_window(struct cg *c, int len, int short_pkt)
 {
 	slice(c, false, 0, false, len);
 	J(c, BPF_JEQ, R0, 0, c->resume0);
 	E(c, I_MOV64_REG(R_WNH, R0));
 }
 
-/* IPv4; validate: __nft_set_pktinfo_ipv4_validate(), else the plain one */
-static void pktinfo_ipv4(struct cg *c, bool validate, int unspec, int done)
+/* R0 = a slice (copied if need be) of len bytes at off_reg */
+static int link_read(struct cg *c, int off_reg, int len, int fail)
 {
-	int frag = L(c);
-
-	nh_window(c, NH_WIN4);
-	E(c, I_LDX(BPF_B, R1, R_WNH, 0));
-	if (validate) {
-		E(c, I_MOV64_REG(R2, R1));
-		E(c, I_ALU32_IMM(BPF_RSH, R2, 4));
-		J(c, BPF_JNE, R2, 4, unspec);
-	}
-	E(c, I_ALU32_IMM(BPF_AND, R1, 0xf));
-	if (validate)
-		J(c, BPF_JLT, R1, 5, unspec);
-	E(c, I_ALU32_IMM(BPF_LSH, R1, 2));		/* thoff */
-	if (validate) {
-		E(c, I_LDX(BPF_H, R2, R_WNH, 2));	/* tot_len */
-		E(c, I_BSWAP(R2, 16));
-		load_skb(c, R3);
-		E(c, I_LDX(BPF_W, R3, R3, B(c)->skb_len));
-		JX(c, BPF_JLT, R3, R2, unspec);
-		JX(c, BPF_JLT, R2, R1, unspec);
-	}
-	E(c, I_LDX(BPF_B, R5, R_WNH, 9));		/* protocol */
-	E(c, I_LDX(BPF_H, R2, R_WNH, 6));
-	E(c, I_BSWAP(R2, 16));
-	E(c, I_ALU32_IMM(BPF_AND, R2, 0x1fff));
-	J(c, BPF_JNE, R2, 0, frag);
-	pktinfo_set(c, R1, R5, NFTJ_PKTINFO_L4, done);
-	BIND(c, frag);
-	pktinfo_set(c, R1, R5, NFTJ_PKTINFO_L4 | NFTJ_PKTINFO_FRAG, done);
+	E(c, I_MOV64_REG(R2, off_reg));
+	slice(c, true, 0, true, len);
+	J(c, BPF_JEQ, R0, 0, fail);		/* -EBADMSG */
+	return R0;
 }
 
-/*
- * ipv6_find_hdr(skb, &thoff, -1, &fragoff, IP6_FH_F_AUTH), as the test
- * target's walk, each header read by a slice: R9 the next header, R8
- * the offset of the current one (both free until pktinfo is set).
- */
-static void find_hdr_ipv6(struct cg *c, int unspec, int done)
+static void link_pkt_len(struct cg *c, int reg)
 {
-	int found = L(c), i;
-
-	E(c, I_LDX(BPF_B, R_PKT, R_WNH, 6));	/* nexthdr */
-	E(c, I_MOV64_IMM(R_WTH, 40));		/* start */
-	for (i = 0; i < IP6_EXT_HDRS_MAX; i++) {
-		int ext = L(c), four = L(c), got = L(c), frag = L(c);
-		int hdrlen = L(c), fragfirst = L(c), frag_ok = L(c);
-
-		jump_if_ext(c, R_PKT, ext);
-		JA(c, found);
-		BIND(c, ext);
-		J(c, BPF_JEQ, R_PKT, 59, found);	/* NEXTHDR_NONE */
-		J(c, BPF_JEQ, R_PKT, 44, frag);
-		/* hp: 2 bytes; the routing header is read as 4 */
-		J(c, BPF_JEQ, R_PKT, 43, four);
-		E(c, I_MOV64_REG(R2, R_WTH));
-		slice(c, true, 0, true, 2);
-		JA(c, got);
-		BIND(c, four);
-		E(c, I_MOV64_REG(R2, R_WTH));
-		slice(c, true, 0, true, 4);
-		BIND(c, got);
-		J(c, BPF_JEQ, R0, 0, unspec);		/* -EBADMSG */
-		E(c, I_LDX(BPF_B, R3, R0, 0));		/* hp->nexthdr */
-		J(c, BPF_JEQ, R_PKT, 51, found);	/* AUTH ends the walk */
-		E(c, I_LDX(BPF_B, R5, R0, 1));
-		E(c, I_ALU64_IMM(BPF_ADD, R5, 1));
-		E(c, I_ALU64_IMM(BPF_LSH, R5, 3));
-		JA(c, hdrlen);
-
-		BIND(c, frag);				/* fragment header */
-		E(c, I_MOV64_REG(R2, R_WTH));
-		slice(c, true, 0, true, 4);
-		J(c, BPF_JEQ, R0, 0, unspec);
-		E(c, I_LDX(BPF_B, R3, R0, 0));
-		E(c, I_LDX(BPF_H, R5, R0, 2));
-		E(c, I_BSWAP(R5, 16));
-		E(c, I_ALU32_IMM(BPF_AND, R5, 0xfff8));
-		J(c, BPF_JEQ, R5, 0, fragfirst);
-		/* non-first fragment: protocol after it, thoff stays 0 */
-		J(c, BPF_JEQ, R3, 59, frag_ok);		/* NONE: ok */
-		jump_if_ext(c, R3, unspec);
-		BIND(c, frag_ok);
-		pktinfo_set(c, -1, R3, NFTJ_PKTINFO_L4 | NFTJ_PKTINFO_FRAG,
-			    done);
-		BIND(c, fragfirst);
-		E(c, I_MOV64_IMM(R5, 8));
-
-		BIND(c, hdrlen);
-		/* longer than the rest of the packet: see the test target */
-		load_skb(c, R1);
-		E(c, I_LDX(BPF_W, R1, R1, B(c)->skb_len));
-		E(c, I_ALU32_REG(BPF_SUB, R1, R_WTH));
-		bpf_emit_jmp(c->b, BPF_JMP32 | BPF_JLT | BPF_X, R1, R5, 0,
-			     c->resume0);
-		E(c, I_MOV64_REG(R_PKT, R3));
-		E(c, I_ALU64_REG(BPF_ADD, R_WTH, R5));
-	}
-	JA(c, c->resume0);	/* more headers than unrolled: unhandled */
-	BIND(c, found);
-	pktinfo_set(c, R_WTH, R_PKT, NFTJ_PKTINFO_L4, done);
+	load_skb(c, reg);
+	E(c, I_LDX(BPF_W, reg, reg, B(c)->skb_len));
 }
 
-static void pktinfo_ipv6(struct cg *c, bool validate, int unspec, int done)
+/* inet: one link per family, state->pf says which */
+static void link_nfproto(struct cg *c, int reg)
 {
-	int walked = validate ? L(c) : done;
+	load_state(c, reg);
+	E(c, I_LDX(BPF_B, reg, reg, B(c)->st_pf));
+}
 
-	nh_window(c, NH_WIN6);
-	if (validate) {
-		E(c, I_LDX(BPF_B, R1, R_WNH, 0));
-		E(c, I_ALU32_IMM(BPF_RSH, R1, 4));
-		J(c, BPF_JNE, R1, 6, unspec);
-		E(c, I_LDX(BPF_H, R1, R_WNH, 4));
-		E(c, I_BSWAP(R1, 16));
-		E(c, I_ALU64_IMM(BPF_ADD, R1, 40));
-		load_skb(c, R3);
-		E(c, I_LDX(BPF_W, R3, R3, B(c)->skb_len));
-		JX(c, BPF_JGT, R1, R3, unspec);
-	}
-	find_hdr_ipv6(c, unspec, walked);
-	if (!validate)
-		return;
-	/* inet: R9 tells that R7 is the 40-byte window */
-	BIND(c, walked);
+/* inet: R9 tells that R7 is the 40-byte window */
+static void link_inet_v6(struct cg *c)
+{
 	E(c, I_MOV64_IMM(R1, 1));
 	E(c, I_ALU64_IMM(BPF_LSH, R1, PKT_NH_WIN6));
 	E(c, I_ALU64_REG(BPF_OR, R_PKT, R1));
-	JA(c, done);
 }
+
+/* slices clobber R0..R5: the walk's state is in R9 and R8, both free
+ * until pktinfo and the transport window are set */
+static const struct cg_hdr_ops link_hdr_ops = {
+	.nh_reg = R_PKT, .off_reg = R_WTH,
+	.window = link_window, .read = link_read, .pkt_len = link_pkt_len,
+	.nfproto = link_nfproto, .inet_v6 = link_inet_v6,
+	.other_unhandled = true,
+};
 
 /* ---- frames ------------------------------------------------------------ */
 
@@ -442,10 +353,10 @@ static void pktinfo_ipv6(struct cg *c, bool validate, int unspec, int done)
  * Main program (every segment): the dynptr, pktinfo with the network
  * header window, then the transport header window.
  */
-void link_main_prologue(struct cg *c)
+static void link_main_prologue(struct cg *c)
 {
-	const struct link_btf *b = B(c);
-	int unspec = L(c), done = L(c), v6 = L(c), nowin = L(c);
+	const struct linkbtf *b = B(c);
+	int nowin = L(c);
 
 	E(c, I_MOV64_REG(R_CTX, R1));
 	E(c, I_LDX(BPF_DW, R1, R_CTX, b->ctx_skb));
@@ -455,31 +366,10 @@ void link_main_prologue(struct cg *c)
 	E(c, I_STX(BPF_DW, R_FP, R3, FP_DYNP));
 	kfunc(c, b->kf_from_skb);
 	J(c, BPF_JNE, R0, 0, c->resume0);
-
-	switch (c->p->family) {
-	case NFPROTO_IPV4:
-		pktinfo_ipv4(c, false, unspec, done);
-		break;
-	case NFPROTO_IPV6:
-		pktinfo_ipv6(c, false, unspec, done);
-		break;
-	default:
-		/* inet: one link per family, state->pf says which */
-		load_state(c, R1);
-		E(c, I_LDX(BPF_B, R1, R1, b->st_pf));
-		J(c, BPF_JEQ, R1, NFPROTO_IPV6, v6);
-		J(c, BPF_JNE, R1, NFPROTO_IPV4, c->resume0);
-		pktinfo_ipv4(c, true, unspec, done);
-		BIND(c, v6);
-		pktinfo_ipv6(c, true, unspec, done);
-		break;
-	}
-	BIND(c, unspec);
-	E(c, I_MOV64_IMM(R_PKT, 0));
-	BIND(c, done);
+	cg_pktinfo(c, &link_hdr_ops);
 
 	E(c, I_MOV64_IMM(R_WTH, 0));
-	if (!c->th_win || c->maps->slow_loads)
+	if (!c->th_win || c->opts->slow_loads)
 		return;
 	E(c, I_MOV64_REG(R1, R_PKT));
 	E(c, I_ALU64_IMM(BPF_AND, R1, (int32_t)NFTJ_PKTINFO_L4));
@@ -491,7 +381,7 @@ void link_main_prologue(struct cg *c)
 }
 
 /* after R6 = R1 (ctx), R9 = R2 (pktinfo) */
-void link_subprog_prologue(struct cg *c)
+static void link_subprog_prologue(struct cg *c, const struct imr_chain *ch)
 {
 	E(c, I_STX(BPF_DW, R_FP, R3, FP_DYNP));
 	E(c, I_MOV64_REG(R_WNH, R4));
@@ -499,7 +389,7 @@ void link_subprog_prologue(struct cg *c)
 }
 
 /* after R1 = ctx, R2 = pktinfo */
-void link_call_args(struct cg *c)
+static void link_call_args(struct cg *c)
 {
 	E(c, I_LDX(BPF_DW, R3, R_FP, FP_DYNP));
 	E(c, I_MOV64_REG(R4, R_WNH));
@@ -528,7 +418,7 @@ static unsigned int th_need(const struct imr_expr *e)
 }
 
 /* bytes of the transport header window: what the program's loads reach */
-unsigned int link_th_window(const struct imr_prog *p)
+static unsigned int link_th_window(const struct imr_prog *p)
 {
 	unsigned int win = 0, n;
 	size_t i, j, k;
@@ -548,3 +438,45 @@ unsigned int link_th_window(const struct imr_prog *p)
 	}
 	return win;
 }
+
+static int link_init(struct cg *c)
+{
+	c->th_win = link_th_window(c->p);
+	return 0;
+}
+
+/* no interpreter to report the deciding rule to */
+static void link_decided(struct cg *c, uint32_t id)
+{
+}
+
+/*
+ * No interpreter to resume in: the packet is unhandled (dropped and
+ * counted).  Only for packets the program cannot parse and failed tail
+ * calls: a chain with rules left to the interpreter is refused whole.
+ */
+static void link_resume(struct cg *c, size_t rule)
+{
+	link_unhandled(c);
+}
+
+static const struct cg_target_ops link_ops = CG_TARGET_OPS(
+	link_init, link_main_prologue, link_subprog_prologue, link_call_args,
+	link_payload, link_meta, link_counter, link_decided,
+	cg_policy_verdict, link_resume);
+
+const struct cg_target cg_target_link = {
+	.name = "link",
+	/*
+	 * BPF maps, but no socket owner (nf_tables reads it under the
+	 * socket's callback lock) and no link-layer header (a dynptr starts
+	 * at the network header)
+	 */
+	.caps = IMR_CAP_SETS | IMR_CAP_COUNTERS,
+	.prog_type = NFTJ_PROG_TYPE_NETFILTER,
+	.attach_type = NFTJ_ATTACH_NETFILTER,
+	.nh_off = 0,
+	.flags = CG_T_STATS_MAP | CG_T_SET_MAPS | CG_T_WHOLE_CHAIN |
+		 CG_T_LINK_BTF,
+	.ops = &link_ops,
+};

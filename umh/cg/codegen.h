@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Code generation: IMR program -> eBPF (BPF_PROG_TYPE_SCHED_CLS).
+ * Code generation: IMR program -> eBPF, for one of the targets (struct
+ * cg_target: test and kernel BPF_PROG_TYPE_SCHED_CLS, link
+ * BPF_PROG_TYPE_NETFILTER), in umh/cg/: emit.c (what every target
+ * shares), plan.c (segments), skb.c (struct __sk_buff programs), one
+ * file per target with its ops (test.c, kernel.c, link.c) and target.c
+ * (the table of targets).
  *
  * Register roles in every frame:
  *   R6 ctx (struct __sk_buff *), R7 network header, R8 data_end,
@@ -20,7 +25,7 @@
  * Regular chains are BPF subprograms: R1 ctx, R2 pktinfo, R3 statistics;
  * they return CG_RET_RETURN to continue in the caller, or the verdict.
  *
- * The link target (BPF_PROG_TYPE_NETFILTER, codegen_link.c) has no
+ * The link target (BPF_PROG_TYPE_NETFILTER, link.c) has no
  * direct packet access: R6 is struct bpf_nf_ctx *, R7 a read-only window
  * on the network header (bpf_dynptr_slice() of the fixed IPv4 or IPv6
  * header, always linear at these hooks), R8 a window on the transport
@@ -40,9 +45,36 @@ enum nftj_target {
 	NFTJ_TARGET_TEST,	/* BPF_PROG_TEST_RUN, Ethernet header first */
 	NFTJ_TARGET_KERNEL,	/* run by nf_tables_jit from nft_do_chain */
 	NFTJ_TARGET_LINK,	/* BPF_PROG_TYPE_NETFILTER at a hook, by link */
+	NFTJ_TARGETS,
 };
 
-struct link_btf;
+/* what the jit needs to know of a target: everything else is its ops */
+#define CG_T_STATS_MAP		0x01	/* counters (and decider) map */
+#define CG_T_META_MAP		0x02	/* struct nftj_test_meta map */
+#define CG_T_SET_MAPS		0x04	/* BPF copies of the sets */
+#define CG_T_WHOLE_CHAIN	0x08	/* cannot leave rules to the
+					 * interpreter: all or nothing */
+#define CG_T_LINK_BTF		0x10	/* needs linkbtf_get() */
+
+struct cg_target_ops;
+
+struct cg_target {
+	const char *name;		/* --target NAME */
+	unsigned int caps;		/* IMR_CAP_* the builder may use */
+	uint32_t prog_type;		/* enum bpf_prog_type */
+	uint32_t attach_type;		/* expected_attach_type, 0 none */
+	int nh_off;			/* network header's offset in the
+					 * packet data the program sees */
+	unsigned int flags;		/* CG_T_* */
+	const struct cg_target_ops *ops;	/* cg.h */
+};
+
+/* the target's descriptor; NULL for none */
+const struct cg_target *cg_target_get(enum nftj_target t);
+/* by name: 0 or -EINVAL */
+int cg_target_parse(const char *name, enum nftj_target *t);
+
+struct linkbtf;
 
 #define CG_RET_RETURN	2	/* subprogram: back to the calling chain */
 /*
@@ -57,16 +89,23 @@ struct link_btf;
 /* kernel target: where the register file sits in every frame */
 #define CG_FP_REGS	(-96)
 
-struct cg_maps {
+/* what the code depends on besides the IMR and the maps */
+struct cg_opts {
 	bool slow_loads;	/* testing: every packet read takes the
 				 * bpf_skb_load_bytes() path of non-linear
 				 * packets */
+	const struct linkbtf *btf;	/* borrowed from linkbtf_get()'s
+					 * per-process cache (link target):
+					 * kfuncs, struct offsets of the
+					 * running kernel */
+};
+
+/* the BPF maps the code refers to; -1 (set_fd NULL) for none */
+struct cg_maps {
 	int prog_array_fd;	/* segments of a long base chain */
 	int stats_fd;		/* test target: counters and decision */
 	int meta_fd;		/* test target: struct nftj_test_meta */
-	int *set_fd;		/* per IMR set */
-	const struct link_btf *btf;	/* link target: kfuncs, struct
-					 * offsets of the running kernel */
+	int *set_fd;		/* owned array: per IMR set */
 };
 
 /*
@@ -85,24 +124,31 @@ struct cg_maps {
 struct cg_plan {
 	size_t nseg;
 	size_t first[CG_MAX_SEGS + 1];	/* base chain rule index */
+	/*
+	 * The first base chain rule no program can hold (a huge regular
+	 * chain behind it, too many chains, beyond CG_MAX_SEGS segments),
+	 * -1 if none, and why: the caller cuts the IMR there (imr_cut())
+	 * before it emits, or reports it.
+	 */
+	int cut;
+	char cut_reason[IMR_REASON_MAX];
 };
 
 /*
- * Plan the segments.  Rules beyond what CG_MAX_SEGS segments hold are
- * marked unsupported (the interpreter runs them): this changes p.
+ * Plan the segments of the program: reads p, changes nothing in it.
+ * The code is laid out as cg_emit() will lay it out, without maps.
+ * 0 or -ENOMEM.
  */
-int cg_plan(struct imr_prog *p, enum nftj_target target,
-	    const struct cg_maps *maps, struct cg_plan *plan);
+int cg_plan(const struct imr_prog *p, enum nftj_target target,
+	    const struct cg_opts *opts, struct cg_plan *plan);
 
 /*
- * Emit segment seg.  The buffer's per-instruction source tag is the rule
- * id + 1 (0: prologue and glue), for annotated disassembly.
+ * Emit segment seg of an IMR cut where plan says.  The buffer's
+ * per-instruction source tag is the rule id + 1 (0: prologue and glue),
+ * for annotated disassembly.
  */
 int cg_emit(const struct imr_prog *p, enum nftj_target target,
-	    const struct cg_maps *maps, const struct cg_plan *plan,
-	    size_t seg, struct bpf_buf *b);
-
-/* the NH offset from __sk_buff.data for a target */
-int cg_nh_offset(enum nftj_target target);
+	    const struct cg_opts *opts, const struct cg_maps *maps,
+	    const struct cg_plan *plan, size_t seg, struct bbuf *b);
 
 #endif /* NFTJ_CODEGEN_H */
