@@ -114,6 +114,9 @@ void imr_prog_free(struct imr_prog *p)
 	free(p->rule_by_id);
 	free(p->chain_of_id);
 	free(p->svcs);
+	for (i = 0; i < p->nghosts; i++)
+		free(p->ghosts[i]);
+	free(p->ghosts);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -194,6 +194,9 @@ struct imr_rule {
 	bool unsupported;		/* left to the interpreter */
 	char reason[IMR_REASON_MAX];
 	bool has_counter;
+	bool removed;			/* a ghost: the optimizer removed it
+					 * (prog.ghosts), only its identity
+					 * is left */
 };
 
 struct imr_chain {
@@ -238,6 +241,8 @@ struct imr_prog {
 	int *chain_of_id;		/* id -> chain index */
 	struct imr_svc *svcs;		/* services, IMR_CAP_SERVICES */
 	size_t nsvcs;
+	struct imr_rule **ghosts;	/* rules the optimizer removed */
+	size_t nghosts;
 };
 
 struct imr_expr *imr_expr_new(enum imr_expr_type type, uint8_t len);

@@ -24,9 +24,6 @@
 
 #include "pred.h"
 
-/* network-header bytes every packet at an ip, ip6 or inet hook has */
-#define PRED_NH_ALWAYS	20
-
 /* ------------------------------------------------------------ numbers */
 
 static pred_val ones(unsigned int bits)
@@ -187,6 +184,27 @@ static bool ivs_full(const struct pred_iv *a, uint32_t n, pred_val max)
 	return n == 1 && a[0].lo == 0 && a[0].hi == max;
 }
 
+bool pred_ivs_full(const struct pred_iv *a, uint32_t n, pred_val max)
+{
+	return ivs_full(a, n, max);
+}
+
+int pred_ivs_and(struct pred_iv **a, uint32_t *na, const struct pred_iv *b,
+		 uint32_t nb)
+{
+	struct ivset d = {};
+
+	ivs_intersect(&d, *a, *na, b, nb);
+	if (d.err) {
+		ivs_release(&d);
+		return d.err;
+	}
+	free(*a);
+	*a = d.iv;
+	*na = d.n;
+	return 0;
+}
+
 /* ------------------------------------------------------------- fields */
 
 /* meta keys the kernel never fails to load at ip, ip6 and inet hooks */
@@ -255,10 +273,6 @@ bool pred_dom_implies(const struct pred_dom *a, const struct pred_dom *b)
 
 struct analyzer {
 	struct pred_chain *pc;
-	const struct imr_chain *ch;
-	/* widest never-failing network-header load at each offset */
-	uint8_t nh_span[PRED_NH_ALWAYS];
-	uint32_t cap;
 	int err;
 };
 
@@ -275,8 +289,8 @@ static void note_spans(struct analyzer *a, const struct imr_expr *e)
 		return;
 	if (e->type == IMR_E_PAYLOAD && e->payload.base == IMR_BASE_NH &&
 	    nh_always(e->payload.offset, e->payload.len) &&
-	    e->payload.len > a->nh_span[e->payload.offset])
-		a->nh_span[e->payload.offset] = e->payload.len;
+	    e->payload.len > a->pc->nh_span[e->payload.offset])
+		a->pc->nh_span[e->payload.offset] = e->payload.len;
 	note_spans(a, e->child);
 	for (i = 0; i < e->ncomp; i++)
 		note_spans(a, e->comp[i]);
@@ -302,7 +316,7 @@ static bool source_field(const struct analyzer *a, const struct imr_expr *e,
 		if (e->payload.base == IMR_BASE_NH &&
 		    nh_always(e->payload.offset, e->payload.len)) {
 			/* the same bytes whatever the load: one field */
-			f->len = a->nh_span[e->payload.offset];
+			f->len = a->pc->nh_span[e->payload.offset];
 			f->fast = false;
 			f->dom.kind = PRED_DOM_NEVER;
 			f->dom.end = 0;
@@ -348,9 +362,9 @@ static uint32_t field_index(struct analyzer *a, const struct pred_field *f)
 	for (i = 0; i < pc->nfields; i++)
 		if (field_eq(&pc->fields[i], f))
 			return i;
-	if (pc->nfields == a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 8;
-		nf = realloc(pc->fields, a->cap * sizeof(*nf));
+	if (pc->nfields == pc->fields_cap) {
+		pc->fields_cap = pc->fields_cap ? 2 * pc->fields_cap : 8;
+		nf = realloc(pc->fields, pc->fields_cap * sizeof(*nf));
 		if (!nf) {
 			a->err = -ENOMEM;
 			return UINT32_MAX;
@@ -597,17 +611,7 @@ static struct pred_term *rule_term(struct analyzer *a, struct pred_rule *pr,
 
 static int term_and(struct pred_term *t, const struct ivset *s)
 {
-	struct ivset d = {};
-
-	ivs_intersect(&d, t->ivs, t->nivs, s->iv, s->n);
-	if (d.err) {
-		ivs_release(&d);
-		return d.err;
-	}
-	free(t->ivs);
-	t->ivs = d.iv;
-	t->nivs = d.n;
-	return 0;
+	return pred_ivs_and(&t->ivs, &t->nivs, s->iv, s->n);
 }
 
 static bool stmt_is_test(const struct imr_prog *p, const struct imr_stmt *s)
@@ -703,7 +707,7 @@ int pred_chain_analyze(const struct imr_prog *p, size_t chain,
 		       struct pred_chain *pc)
 {
 	const struct imr_chain *ch = &p->chains[chain];
-	struct analyzer a = { .pc = pc, .ch = ch };
+	struct analyzer a = { .pc = pc };
 	size_t i, j;
 	int err = 0;
 
@@ -737,6 +741,31 @@ void pred_chain_free(struct pred_chain *pc)
 	free(pc->rules);
 	free(pc->fields);
 	memset(pc, 0, sizeof(*pc));
+}
+
+int pred_stmt_term(struct pred_chain *pc, const struct imr_stmt *s,
+		   uint32_t *field, struct pred_iv **ivs, uint32_t *nivs,
+		   bool *exact)
+{
+	struct analyzer a = { .pc = pc };
+	struct ivset set = {};
+	struct pred_field f;
+
+	*exact = true;
+	if (s->type != IMR_S_CMP && s->type != IMR_S_RANGE)
+		return 0;
+	if (!stmt_term(&a, s, &f, &set, exact)) {
+		ivs_release(&set);
+		return a.err;
+	}
+	*field = field_index(&a, &f);
+	if (*field == UINT32_MAX) {
+		ivs_release(&set);
+		return -ENOMEM;
+	}
+	*ivs = set.iv;
+	*nivs = set.n;
+	return 1;
 }
 
 const struct pred_term *pred_rule_term(const struct pred_rule *r,

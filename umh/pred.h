@@ -100,19 +100,38 @@ struct pred_rule {
 				 * the box empty, -1 */
 };
 
+#define PRED_NH_ALWAYS	20	/* network-header bytes every packet at an
+				 * ip, ip6 or inet hook has */
+
 struct pred_chain {
 	const struct imr_prog *prog;
 	size_t chain;
 	struct pred_field *fields;
 	uint32_t nfields;
+	uint32_t fields_cap;
 	struct pred_rule *rules;	/* one per IMR rule of the chain */
 	size_t nrules;
+	/* the widest load of never-failing network-header bytes at each
+	 * offset: narrower loads there are prefixes of that field
+	 */
+	uint8_t nh_span[PRED_NH_ALWAYS];
 };
 
 /* analyse chain `chain` of p; 0 or -ENOMEM */
 int pred_chain_analyze(const struct imr_prog *p, size_t chain,
 		       struct pred_chain *pc);
 void pred_chain_free(struct pred_chain *pc);
+
+/*
+ * One cmp or range statement of the analysed chain as a term: its field
+ * and the field values that pass it (*ivs, *nivs; the caller frees *ivs),
+ * *exact cleared when that set is larger than the values that pass.
+ * Returns 1, 0 when the statement tests no field (another statement
+ * type, a concatenation, a service's value, ...), or -ENOMEM.
+ */
+int pred_stmt_term(struct pred_chain *pc, const struct imr_stmt *s,
+		   uint32_t *field, struct pred_iv **ivs, uint32_t *nivs,
+		   bool *exact);
 
 /* a rule's term on field f, or NULL when it does not test f */
 const struct pred_term *pred_rule_term(const struct pred_rule *r,
@@ -126,6 +145,11 @@ bool pred_box_disjoint(const struct pred_chain *pc, const struct pred_rule *a,
 		       const struct pred_rule *b);
 /* whenever a load of field a succeeds, one of field b does */
 bool pred_dom_implies(const struct pred_dom *a, const struct pred_dom *b);
+
+/* *a = *a and b (interval lists, in order); 0 or -ENOMEM */
+int pred_ivs_and(struct pred_iv **a, uint32_t *na, const struct pred_iv *b,
+		 uint32_t nb);
+bool pred_ivs_full(const struct pred_iv *a, uint32_t n, pred_val max);
 
 /* a field's largest value */
 pred_val pred_field_max(const struct pred_field *f);

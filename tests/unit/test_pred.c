@@ -22,7 +22,8 @@ static void reset(void)
 {
 	size_t i, j;
 
-	for (i = 0; i < MAXR; i++) {
+	/* the optimizer compacts the array: what is past nrules is stale */
+	for (i = 0; i < chain.nrules; i++) {
 		for (j = 0; j < rules[i].nstmts; j++)
 			imr_expr_put(rules[i].stmts[j].expr);
 		free(rules[i].stmts);
@@ -375,4 +376,210 @@ UNIT_TEST(pred_short_compare_of_padded_value)
 	CHECK(iv_is(term(2, "meta l4proto"), 0, 7, 255));
 	pred_chain_free(&pc);
 	reset();
+}
+
+/* ----------------------------------------------------- the passes */
+
+#include "opt.h"
+
+static struct imr_rule *by_id[MAXR];
+
+/* handles 10, 20, ...; ids 0, 1, ...; rule_by_id filled */
+static void number_rules(void)
+{
+	size_t i;
+
+	for (i = 0; i < chain.nrules; i++) {
+		rules[i].handle = 10 * (i + 1);
+		rules[i].id = (uint32_t)i;
+		by_id[i] = &rules[i];
+	}
+	chain.first_unsupported = -1;
+	prog.rule_by_id = by_id;
+	prog.nrule_ids = (uint32_t)chain.nrules;
+}
+
+/* free what the optimizer added: ghosts */
+static void opt_done(struct opt_report *rep)
+{
+	size_t i;
+
+	for (i = 0; i < prog.nghosts; i++)
+		free(prog.ghosts[i]);
+	free(prog.ghosts);
+	prog.ghosts = NULL;
+	prog.nghosts = 0;
+	opt_report_free(rep);
+}
+
+UNIT_TEST(opt_dead_rules)
+{
+	struct opt_report rep;
+	char line[256];
+
+	reset();
+	saddr(0, 0x0a000001, 32);
+	saddr(0, 0x0a000002, 32);
+	verdict(0, IMR_V_DROP);
+	counter(1);			/* counts before the contradiction */
+	saddr(1, 0x0a000001, 32);
+	saddr(1, 0x0a000002, 32);
+	verdict(1, IMR_V_DROP);
+	saddr(2, 0x0a000001, 32);
+	verdict(2, IMR_V_ACCEPT);
+	number_rules();
+	CHECK_EQ(imr_optimize(&prog, 1u << OPT_DEAD, &rep), 0);
+	CHECK_EQ(chain.nrules, 3);	/* only dead removes them */
+	opt_done(&rep);
+	CHECK_EQ(imr_optimize(&prog, 0, &rep), 0);
+	CHECK_EQ(chain.nrules, 2);
+	CHECK_EQ(chain.rules[0].handle, 20);
+	CHECK_EQ(chain.rules[1].handle, 30);
+	CHECK_EQ(rep.pass[OPT_DEAD].rules_removed, 1);
+	CHECK_EQ(rep.nnotes, 1);
+	opt_note_print(&prog, &rep.notes[0], line, sizeof(line));
+	CHECK(strstr(line, "rule handle 10 can never match") != NULL);
+	/* the removed rule keeps its identity, the others their place */
+	CHECK(prog.rule_by_id[0]->removed && prog.rule_by_id[0]->handle == 10);
+	CHECK(prog.rule_by_id[1] == &chain.rules[0]);
+	CHECK(prog.rule_by_id[2] == &chain.rules[1]);
+	opt_done(&rep);
+	reset();
+}
+
+UNIT_TEST(opt_shadowed_rules)
+{
+	struct opt_report rep;
+	char line[256];
+
+	reset();
+	saddr(0, 0x0a000000, 8);		/* 10/8 accept: decides */
+	counter(0);
+	verdict(0, IMR_V_ACCEPT);
+	saddr(1, 0x0a010000, 16);		/* inside: removed */
+	dport(1, 6, 22);
+	counter(1);
+	verdict(1, IMR_V_DROP);
+	counter(2);				/* counts first: kept */
+	saddr(2, 0x0a010000, 16);
+	verdict(2, IMR_V_DROP);
+	saddr(3, 0x0b000000, 8);		/* elsewhere: kept */
+	verdict(3, IMR_V_DROP);
+	cmp(4, masked(pl(IMR_BASE_TH, 13, 1, true), 0x17, 1), IMR_EQ, 1, 2);
+	verdict(4, IMR_V_ACCEPT);		/* inexact: decides nothing */
+	cmp(5, masked(pl(IMR_BASE_TH, 13, 1, true), 0x17, 1), IMR_EQ, 1, 2);
+	saddr(5, 0x0c000000, 8);
+	verdict(5, IMR_V_DROP);			/* kept */
+	saddr(6, 0x0b000000, 16);		/* inside rule 3 (drop) */
+	verdict(6, IMR_V_ACCEPT);
+	number_rules();
+	CHECK_EQ(imr_optimize(&prog, 1u << OPT_SHADOW, &rep), 0);
+	CHECK_EQ(chain.nrules, 7);
+	opt_done(&rep);
+	CHECK_EQ(imr_optimize(&prog, 0, &rep), 0);
+	CHECK_EQ(rep.pass[OPT_SHADOW].rules_removed, 2);
+	CHECK_EQ(chain.nrules, 5);
+	CHECK_EQ(chain.rules[1].handle, 30);
+	CHECK_EQ(chain.rules[3].handle, 50);
+	CHECK_EQ(chain.rules[4].handle, 60);
+	CHECK_EQ(rep.nnotes, 2);
+	opt_note_print(&prog, &rep.notes[0], line, sizeof(line));
+	CHECK(strstr(line, "rule handle 20 can never match: rule handle 10 catches all its packets") != NULL);
+	CHECK(rep.notes[1].handle == 70 && rep.notes[1].by == 40);
+	opt_done(&rep);
+	reset();
+}
+
+UNIT_TEST(opt_shadow_respects_the_interpreter)
+{
+	struct opt_report rep;
+
+	reset();
+	saddr(0, 0x0a000000, 8);
+	verdict(0, IMR_V_ACCEPT);
+	rules[1].unsupported = true;		/* the interpreter from here */
+	add(1, IMR_S_VERDICT)->verdict = IMR_V_ACCEPT;
+	saddr(2, 0x0a010000, 16);
+	verdict(2, IMR_V_DROP);
+	number_rules();
+	chain.first_unsupported = 1;
+	CHECK_EQ(imr_optimize(&prog, 0, &rep), 0);
+	CHECK_EQ(chain.nrules, 3);
+	CHECK_EQ(chain.first_unsupported, 1);
+	opt_done(&rep);
+	/* a removal before it moves it */
+	reset();
+	saddr(0, 0x0a000000, 8);
+	verdict(0, IMR_V_ACCEPT);
+	saddr(1, 0x0a010000, 16);
+	verdict(1, IMR_V_DROP);
+	rules[2].unsupported = true;
+	add(2, IMR_S_VERDICT)->verdict = IMR_V_ACCEPT;
+	number_rules();
+	chain.first_unsupported = 2;
+	CHECK_EQ(imr_optimize(&prog, 0, &rep), 0);
+	CHECK_EQ(chain.nrules, 2);
+	CHECK_EQ(chain.first_unsupported, 1);
+	opt_done(&rep);
+	reset();
+}
+
+UNIT_TEST(opt_fuse_tests)
+{
+	struct opt_report rep;
+	const struct imr_stmt *s;
+
+	reset();
+	/* tcp dport 1024-65535 as nft emits it */
+	cmp(0, meta(IMR_META_L4PROTO), IMR_EQ, 1, 6);
+	cmp(0, pl(IMR_BASE_TH, 2, 2, true), IMR_GE, 2, 1024);
+	cmp(0, pl(IMR_BASE_TH, 2, 2, true), IMR_LE, 2, 65535);
+	verdict(0, IMR_V_ACCEPT);
+	/* th[2:2] <= 65535 alone: its load is the test, kept */
+	cmp(1, meta(IMR_META_L4PROTO), IMR_EQ, 1, 6);
+	cmp(1, pl(IMR_BASE_TH, 2, 2, true), IMR_LE, 2, 65535);
+	verdict(1, IMR_V_ACCEPT);
+	/* two prefixes of one address: one test */
+	saddr(2, 0x0a000000, 8);
+	saddr(2, 0x0a010000, 16);
+	verdict(2, IMR_V_ACCEPT);
+	/* >= 10 and <= 20 on th[0:2]: a range */
+	cmp(3, pl(IMR_BASE_TH, 0, 2, true), IMR_GE, 2, 10);
+	cmp(3, pl(IMR_BASE_TH, 0, 2, true), IMR_LE, 2, 20);
+	verdict(3, IMR_V_ACCEPT);
+	number_rules();
+	CHECK_EQ(imr_optimize(&prog, 0, &rep), 0);
+	CHECK_EQ(chain.nrules, 4);
+	CHECK_EQ(chain.rules[0].nstmts, 3);
+	s = &chain.rules[0].stmts[1];
+	CHECK(s->type == IMR_S_CMP && s->op == IMR_GE && s->len == 2);
+	CHECK(s->val[0] == 0x04 && s->val[1] == 0x00);
+	CHECK(s->expr->type == IMR_E_PAYLOAD && s->expr->payload.fast);
+	CHECK_EQ(chain.rules[1].nstmts, 3);
+	CHECK_EQ(chain.rules[2].nstmts, 2);
+	s = &chain.rules[2].stmts[0];
+	/* 10.1.0.0/16: the first two bytes of the address */
+	CHECK(s->type == IMR_S_CMP && s->op == IMR_EQ && s->len == 2);
+	CHECK(s->expr->payload.offset == 12 && s->expr->payload.len == 2);
+	CHECK(s->val[0] == 10 && s->val[1] == 1);
+	s = &chain.rules[3].stmts[0];
+	CHECK(s->type == IMR_S_RANGE && s->op == IMR_EQ && s->len == 2);
+	CHECK(s->val[1] == 10 && s->hi[1] == 20);
+	CHECK_EQ(rep.pass[OPT_FUSE].tests_before, 6);
+	CHECK_EQ(rep.pass[OPT_FUSE].tests_after, 3);
+	opt_done(&rep);
+	reset();
+}
+
+UNIT_TEST(opt_parse_pass_names)
+{
+	unsigned int m;
+	char why[128];
+
+	CHECK_EQ(opt_parse_passes("dead,fuse", &m, why, sizeof(why)), 0);
+	CHECK_EQ(m, (1u << OPT_DEAD) | (1u << OPT_FUSE));
+	CHECK_EQ(opt_parse_passes("all", &m, why, sizeof(why)), 0);
+	CHECK_EQ(m, OPT_ALL);
+	CHECK(opt_parse_passes("dead,nope", &m, why, sizeof(why)) < 0);
+	CHECK(strstr(why, "nope") != NULL);
 }
