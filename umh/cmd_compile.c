@@ -182,8 +182,7 @@ static json_t *chain_report(struct compile_opts *o,
 
 			first = json_pack("{s:I, s:i, s:s}", "handle",
 					  (json_int_t)u->handle, "index",
-					  ch->first_unsupported, "reason",
-					  u->reason);
+					  (int)u->pos, "reason", u->reason);
 		}
 		json_object_set_new(r, "fallback", report_fallback(&jp));
 		json_object_set_new(r, "insns", json_integer(jp.insns));

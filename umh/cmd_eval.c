@@ -110,6 +110,7 @@ static json_t *packet_result(const struct nftj_prog *jp,
 {
 	const struct imr_prog *p = &jp->imr;
 	json_t *o, *counted = json_array();
+	const struct imr_rule *r;
 	uint32_t id;
 
 	/* once per count: a chain entered twice counts its rules twice */
@@ -126,10 +127,10 @@ static json_t *packet_result(const struct nftj_prog *jp,
 		json_object_set_new(o, "rule", report_rule_ref(jp, decided));
 	else
 		json_object_set_new(o, "rule", json_null());
-	if (NFTJ_RET_IS_RESUME(ret) &&
-	    NFTJ_RET_RESUME_RULE(ret) < p->chains[0].nrules)
-		json_object_set_new(o, "resume", report_rule_ref(jp,
-			p->chains[0].rules[NFTJ_RET_RESUME_RULE(ret)].id));
+	r = NFTJ_RET_IS_RESUME(ret) ?
+	    imr_rule_at_pos(&p->chains[0], NFTJ_RET_RESUME_RULE(ret)) : NULL;
+	if (r)
+		json_object_set_new(o, "resume", report_rule_ref(jp, r->id));
 	else
 		json_object_set_new(o, "resume", json_null());
 	return o;

@@ -189,6 +189,8 @@ struct imr_stmt {
 struct imr_rule {
 	uint64_t handle;
 	uint32_t id;			/* program-wide rule id */
+	uint32_t pos;			/* its index in the kernel's chain:
+					 * where the interpreter resumes */
 	struct imr_stmt *stmts;
 	size_t nstmts;
 	bool unsupported;		/* left to the interpreter */
@@ -207,6 +209,8 @@ struct imr_chain {
 	uint32_t policy;		/* NF_ACCEPT / NF_DROP */
 	struct imr_rule *rules;
 	size_t nrules;
+	uint32_t npos;			/* rules of the kernel's chain (the
+					 * optimizer may remove some here) */
 	int first_unsupported;		/* rule index, -1 if all supported */
 	unsigned int depth;		/* longest jump path below, 0 = leaf */
 };
@@ -261,6 +265,12 @@ const char *imr_svc_kind_name(enum imr_svc_kind k);
 /* leave a rule to the interpreter with a reason; the first reason stays */
 void imr_unsupported(struct imr_rule *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* where the interpreter resumes before rule i of ch (npos: the end) */
+uint32_t imr_rule_pos(const struct imr_chain *ch, size_t i);
+/* the rule at kernel position pos, NULL if none (the end, or removed) */
+const struct imr_rule *imr_rule_at_pos(const struct imr_chain *ch,
+				       uint32_t pos);
 
 /* one line per rule, for `nft-jit compile -d` and the docs */
 void imr_rule_print(const struct imr_prog *p, const struct imr_rule *r,

@@ -355,13 +355,16 @@ static int canon_tests(const struct pred_field *f, const struct pred_iv *iv,
 		out->op = IMR_GE;
 		put_be(out->val, iv[0].lo, w);
 	} else if (n == 1) {
-		/* a block of whole trailing bytes: compare the leading ones */
+		/* a block of whole trailing bytes of never-failing payload:
+		 * compare the leading bytes (a shorter load fails no more)
+		 */
 		size = iv[0].hi - iv[0].lo + 1;
-		for (k = 1; k < w && size == (pred_val)1 << (8 * k) &&
-		     !(iv[0].lo & (size - 1)); k++) {
-			if (f->src != PRED_SRC_PAYLOAD || f->bswap ||
+		for (k = 1; k < w; k++) {
+			if (size != (pred_val)1 << (8 * k) ||
+			    (iv[0].lo & (size - 1)) ||
+			    f->src != PRED_SRC_PAYLOAD || f->bswap ||
 			    f->dom.kind != PRED_DOM_NEVER)
-				break;
+				continue;
 			out->op = IMR_EQ;
 			out->len = (uint8_t)(w - k);
 			put_be(out->val, iv[0].lo >> (8 * k), w - k);

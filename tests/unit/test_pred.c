@@ -547,9 +547,13 @@ UNIT_TEST(opt_fuse_tests)
 	cmp(3, pl(IMR_BASE_TH, 0, 2, true), IMR_GE, 2, 10);
 	cmp(3, pl(IMR_BASE_TH, 0, 2, true), IMR_LE, 2, 20);
 	verdict(3, IMR_V_ACCEPT);
+	/* ip daddr >= 10.0.0.0 ip daddr < 10.1.0.0: 10.0.0.0/16 */
+	cmp(4, pl(IMR_BASE_NH, 16, 4, true), IMR_GE, 4, 0x0a000000);
+	cmp(4, pl(IMR_BASE_NH, 16, 4, true), IMR_LT, 4, 0x0a010000);
+	verdict(4, IMR_V_ACCEPT);
 	number_rules();
 	CHECK_EQ(imr_optimize(&prog, 0, &rep), 0);
-	CHECK_EQ(chain.nrules, 4);
+	CHECK_EQ(chain.nrules, 5);
 	CHECK_EQ(chain.rules[0].nstmts, 3);
 	s = &chain.rules[0].stmts[1];
 	CHECK(s->type == IMR_S_CMP && s->op == IMR_GE && s->len == 2);
@@ -565,8 +569,12 @@ UNIT_TEST(opt_fuse_tests)
 	s = &chain.rules[3].stmts[0];
 	CHECK(s->type == IMR_S_RANGE && s->op == IMR_EQ && s->len == 2);
 	CHECK(s->val[1] == 10 && s->hi[1] == 20);
-	CHECK_EQ(rep.pass[OPT_FUSE].tests_before, 6);
-	CHECK_EQ(rep.pass[OPT_FUSE].tests_after, 3);
+	s = &chain.rules[4].stmts[0];
+	CHECK(s->type == IMR_S_CMP && s->op == IMR_EQ && s->len == 2);
+	CHECK(s->expr->payload.offset == 16 && s->expr->payload.len == 2);
+	CHECK(s->val[0] == 10 && s->val[1] == 0);
+	CHECK_EQ(rep.pass[OPT_FUSE].tests_before, 8);
+	CHECK_EQ(rep.pass[OPT_FUSE].tests_after, 4);
 	opt_done(&rep);
 	reset();
 }
