@@ -188,31 +188,40 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* rules of cands meeting the left ([lo, s]) and right ([s+1, hi]) side */
-static void count_sides(const struct builder *b, const uint32_t *cands,
-			uint32_t n, uint32_t f, const struct cell *c,
-			uint64_t s, uint32_t *nl, uint32_t *nr)
+/* the candidates' terms on field f (NULL: any value, or unguarded) */
+static void terms_of(const struct builder *b, const uint32_t *cands,
+		     uint32_t n, uint32_t f, const struct pred_term **tp)
 {
-	const struct pred_term *t;
 	const struct pred_rule *r;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		r = &b->pc->rules[cands[i]];
+		tp[i] = r->guarded ? term_of(r, f) : NULL;
+	}
+}
+
+/* rules meeting the left ([lo, s]) and right ([s+1, hi]) side of field f */
+static void count_sides(const struct pred_term *const *tp, uint32_t n,
+			uint32_t f, const struct cell *c, uint64_t s,
+			uint32_t *nl, uint32_t *nr)
+{
 	uint32_t i;
 
 	*nl = *nr = 0;
 	for (i = 0; i < n; i++) {
-		r = &b->pc->rules[cands[i]];
-		t = r->guarded ? term_of(r, f) : NULL;
-		if (!t) {
+		if (!tp[i]) {
 			(*nl)++;
 			(*nr)++;
 			continue;
 		}
-		*nl += term_meets(t, c->lo[f], s);
-		*nr += term_meets(t, s + 1, c->hi[f]);
+		*nl += term_meets(tp[i], c->lo[f], s);
+		*nr += term_meets(tp[i], s + 1, c->hi[f]);
 	}
 }
 
 /* the split values of field f worth trying: the cands' interval ends */
-static size_t gather_splits(struct builder *b, const uint32_t *cands,
+static size_t gather_splits(struct builder *b, const struct pred_term **tp,
 			    uint32_t n, uint32_t f, const struct cell *c)
 {
 	uint64_t lo = c->lo[f], hi = c->hi[f], *s;
@@ -221,7 +230,7 @@ static size_t gather_splits(struct builder *b, const uint32_t *cands,
 	uint32_t i, j;
 
 	for (i = 0; i < n; i++) {
-		t = term_of(&b->pc->rules[cands[i]], f);
+		t = tp[i];
 		need = k + 2 * (t ? t->nivs : 0) + 1;
 		if (need > b->nsplits_cap) {
 			b->nsplits_cap = 2 * need;
@@ -255,12 +264,16 @@ static uint32_t build_node(struct builder *b, const uint32_t *cands,
 {
 	uint32_t best_f = UINT32_MAX, nl, nr, *sub, ns, i, id, f;
 	uint64_t best_s = 0, best_score = UINT64_MAX, score, s, save;
+	const struct pred_term **tp;
 	const struct pred_rule *r;
 	size_t k, step, j;
 
 	/* the candidates that meet the cell, up to the first covering one */
 	sub = malloc((n ? n : 1) * sizeof(*sub));
-	if (!sub) {
+	tp = malloc((n ? n : 1) * sizeof(*tp));
+	if (!sub || !tp) {
+		free(sub);
+		free(tp);
 		b->err = -ENOMEM;
 		return UINT32_MAX;
 	}
@@ -279,11 +292,12 @@ static uint32_t build_node(struct builder *b, const uint32_t *cands,
 	for (f = 0; f < b->pc->nfields && !b->err; f++) {
 		if (!b->ok[f])
 			continue;
-		k = gather_splits(b, sub, ns, f, c);
+		terms_of(b, sub, ns, f, tp);
+		k = gather_splits(b, tp, ns, f, c);
 		step = k > TREE_TRIES ? k / TREE_TRIES : 1;
 		for (j = step / 2; j < k; j += step) {
 			s = b->splits[j];
-			count_sides(b, sub, ns, f, c, s, &nl, &nr);
+			count_sides(tp, ns, f, c, s, &nl, &nr);
 			if (nl == ns && nr == ns)
 				continue;
 			score = 2ull * (nl > nr ? nl : nr) + (nl + nr - ns);
@@ -322,32 +336,33 @@ leaf:
 	id = make_leaf(b, sub, ns, c, depth);
 out:
 	free(sub);
+	free(tp);
 	return id;
 fail:
 	free(sub);
+	free(tp);
 	return UINT32_MAX;
 }
 
-int tree_build(const struct pred_chain *pc, size_t from, size_t to,
-	       const struct tree_opts *o, struct tree *t)
+int tree_build(const struct pred_chain *pc, const uint32_t *rules,
+	       uint32_t n, const struct tree_opts *o, struct tree *t)
 {
 	struct builder b = { .pc = pc, .o = o, .t = t };
-	uint32_t *all = NULL, nf = pc->nfields ? pc->nfields : 1, f;
+	uint32_t nf = pc->nfields ? pc->nfields : 1, f;
 	struct cell c = {};
-	size_t i;
 	int err = -ENOMEM;
 
 	memset(t, 0, sizeof(*t));
-	t->from = from;
-	t->to = to;
+	t->rules = malloc((n ? n : 1) * sizeof(*t->rules));
 	b.ok = calloc(nf, sizeof(*b.ok));
 	b.max = calloc(nf, sizeof(*b.max));
 	b.top = calloc(nf, sizeof(*b.top));
 	c.lo = calloc(nf, sizeof(*c.lo));
 	c.hi = calloc(nf, sizeof(*c.hi));
-	all = calloc(to > from ? to - from : 1, sizeof(*all));
-	if (!b.ok || !b.max || !b.top || !c.lo || !c.hi || !all)
+	if (!t->rules || !b.ok || !b.max || !b.top || !c.lo || !c.hi)
 		goto out;
+	memcpy(t->rules, rules, n * sizeof(*rules));
+	t->nrules = n;
 	for (f = 0; f < pc->nfields; f++) {
 		b.ok[f] = tree_field_ok(&pc->fields[f]);
 		if (!b.ok[f])
@@ -357,10 +372,8 @@ int tree_build(const struct pred_chain *pc, size_t from, size_t to,
 			   b.max[f] : TREE_ABSENT(b.max[f]);
 		c.hi[f] = b.top[f];
 	}
-	for (i = from; i < to; i++)
-		all[i - from] = (uint32_t)i;
-	b.budget = (uint64_t)o->max_copies * (to - from) / 100 + 1;
-	build_node(&b, all, (uint32_t)(to - from), &c, 0);
+	b.budget = (uint64_t)o->max_copies * n / 100 + 1;
+	build_node(&b, t->rules, n, &c, 0);
 	err = b.err;
 out:
 	free(b.ok);
@@ -369,7 +382,6 @@ out:
 	free(b.splits);
 	free(c.lo);
 	free(c.hi);
-	free(all);
 	if (err)
 		tree_free(t);
 	return err;
@@ -377,7 +389,104 @@ out:
 
 void tree_free(struct tree *t)
 {
+	free(t->rules);
 	free(t->nodes);
 	free(t->cand);
 	memset(t, 0, sizeof(*t));
+}
+
+/* ------------------------------------------------------------- forests */
+
+/* rule r spans more than 2^(bits/2) values of tree field f */
+static bool rule_wide(const struct pred_chain *pc, const struct pred_rule *r,
+		      uint32_t f)
+{
+	const struct pred_term *t = r->guarded ? pred_rule_term(r, f) : NULL;
+	unsigned int bits = 8u * pc->fields[f].width;
+	pred_val size = 0;
+	uint32_t i;
+
+	if (!t)
+		return true;
+	for (i = 0; i < t->nivs; i++)
+		size += t->ivs[i].hi - t->ivs[i].lo + 1;
+	return size > (pred_val)1 << (bits / 2);
+}
+
+/* the TREE_KEYS tree fields of at least 8 bits most rules are narrow in */
+static void pick_keys(const struct pred_chain *pc, size_t from, size_t to,
+		      uint32_t *keys, uint32_t *narrow)
+{
+	uint32_t f, k, j;
+	size_t i;
+
+	for (k = 0; k < TREE_KEYS; k++)
+		keys[k] = UINT32_MAX;
+	for (f = 0; f < pc->nfields; f++) {
+		narrow[f] = 0;
+		if (!tree_field_ok(&pc->fields[f]) || pc->fields[f].width < 2)
+			continue;
+		for (i = from; i < to; i++)
+			narrow[f] += !rule_wide(pc, &pc->rules[i], f);
+		if (!narrow[f])
+			continue;
+		for (k = 0; k < TREE_KEYS; k++) {
+			if (keys[k] != UINT32_MAX && narrow[keys[k]] >= narrow[f])
+				continue;
+			for (j = TREE_KEYS - 1; j > k; j--)
+				keys[j] = keys[j - 1];
+			keys[k] = f;
+			break;
+		}
+	}
+}
+
+int forest_build(const struct pred_chain *pc, size_t from, size_t to,
+		 const struct tree_opts *o, struct forest *fo)
+{
+	uint32_t ncls = 1u << TREE_KEYS, *narrow, *cls, *list, n, c, k;
+	size_t i;
+	int err = -ENOMEM;
+
+	memset(fo, 0, sizeof(*fo));
+	narrow = calloc(pc->nfields ? pc->nfields : 1, sizeof(*narrow));
+	cls = calloc(to > from ? to - from : 1, sizeof(*cls));
+	list = calloc(to > from ? to - from : 1, sizeof(*list));
+	fo->trees = calloc(ncls, sizeof(*fo->trees));
+	if (!narrow || !cls || !list || !fo->trees)
+		goto out;
+	pick_keys(pc, from, to, fo->keys, narrow);
+	for (i = from; i < to; i++)
+		for (k = 0; k < TREE_KEYS; k++)
+			if (fo->keys[k] != UINT32_MAX &&
+			    rule_wide(pc, &pc->rules[i], fo->keys[k]))
+				cls[i - from] |= 1u << k;
+	err = 0;
+	for (c = 0; c < ncls && !err; c++) {
+		for (i = from, n = 0; i < to; i++)
+			if (cls[i - from] == c)
+				list[n++] = (uint32_t)i;
+		if (!n)
+			continue;
+		err = tree_build(pc, list, n, o, &fo->trees[fo->ntrees]);
+		if (!err)
+			fo->ntrees++;
+	}
+out:
+	free(narrow);
+	free(cls);
+	free(list);
+	if (err)
+		forest_free(fo);
+	return err;
+}
+
+void forest_free(struct forest *fo)
+{
+	uint32_t i;
+
+	for (i = 0; i < fo->ntrees; i++)
+		tree_free(&fo->trees[i]);
+	free(fo->trees);
+	memset(fo, 0, sizeof(*fo));
 }

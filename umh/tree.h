@@ -45,7 +45,8 @@ struct tree_opts {
 };
 
 struct tree {
-	size_t from, to;		/* the run: rules [from, to) */
+	uint32_t *rules;		/* the rules it holds, in order */
+	uint32_t nrules;
 	struct tree_node *nodes;	/* [0] is the root */
 	uint32_t nnodes, cap;
 	uint32_t *cand;			/* rule indices, leaf after leaf */
@@ -59,9 +60,30 @@ struct tree {
 void tree_opts_default(struct tree_opts *o);
 /* a field the tree can cut on */
 bool tree_field_ok(const struct pred_field *f);
-/* a tree over rules [from, to) of the analysed chain; 0 or -ENOMEM */
-int tree_build(const struct pred_chain *pc, size_t from, size_t to,
-	       const struct tree_opts *o, struct tree *t);
+/* a tree over rules[0 .. n) (in order) of the analysed chain; 0 or
+ * -ENOMEM
+ */
+int tree_build(const struct pred_chain *pc, const uint32_t *rules,
+	       uint32_t n, const struct tree_opts *o, struct tree *t);
 void tree_free(struct tree *t);
+
+/*
+ * A run of rules as several trees (EffiCuts' separable trees): a rule is
+ * wide in a field when its values there span more than 2^(bits/2); rules
+ * go to one tree per pattern of wide key fields (the fields most rules
+ * are narrow in), so that no tree copies its wide rules into every leaf.
+ * A packet's first matching rule is the first among each tree's first.
+ */
+#define TREE_KEYS	2	/* key fields: at most 1 << TREE_KEYS trees */
+
+struct forest {
+	struct tree *trees;
+	uint32_t ntrees;
+	uint32_t keys[TREE_KEYS];	/* key fields, UINT32_MAX: none */
+};
+
+int forest_build(const struct pred_chain *pc, size_t from, size_t to,
+		 const struct tree_opts *o, struct forest *fo);
+void forest_free(struct forest *fo);
 
 #endif /* NFTJ_TREE_H */
