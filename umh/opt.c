@@ -125,16 +125,18 @@ static int note_add(struct opt_ctx *c, size_t chain, uint64_t handle,
 }
 
 /*
- * Remove the rules marked in rm from chain ci.  A removed rule keeps its
- * id: rule_by_id then points to a copy without statements, so that
- * reports of counters and deciding rules still name it.
+ * Remove the rules marked in rm from chain ci, and their analysis from
+ * pc.  A removed rule keeps its id: rule_by_id then points to a copy
+ * without statements, so that reports of counters and deciding rules
+ * still name it.
  */
-static int chain_remove(struct opt_ctx *c, size_t ci, const bool *rm)
+static int chain_remove(struct opt_ctx *c, size_t ci, struct pred_chain *pc,
+			const bool *rm)
 {
 	struct imr_prog *p = c->p;
 	struct imr_chain *ch = &p->chains[ci];
 	struct imr_rule **g, *ghost;
-	size_t i, j, n = 0, nrm = 0;
+	size_t i, j, n = 0, nrm = 0, k = 0;
 	int fu = -1;
 
 	for (i = 0; i < ch->nrules; i++)
@@ -145,30 +147,42 @@ static int chain_remove(struct opt_ctx *c, size_t ci, const bool *rm)
 	if (!g)
 		return -ENOMEM;
 	p->ghosts = g;
+	/* all allocations first: nothing moves unless everything can */
+	for (k = 0; k < nrm; k++) {
+		g[p->nghosts + k] = calloc(1, sizeof(**g));
+		if (!g[p->nghosts + k]) {
+			while (k--)
+				free(g[p->nghosts + k]);
+			return -ENOMEM;
+		}
+	}
 	for (i = 0; i < ch->nrules; i++) {
 		struct imr_rule *r = &ch->rules[i];
 
 		if ((int)i == ch->first_unsupported)
 			fu = (int)n;
 		if (!rm[i]) {
+			pc->rules[n] = pc->rules[i];
 			ch->rules[n++] = *r;
 			continue;
 		}
-		ghost = calloc(1, sizeof(*ghost));
-		if (!ghost)
-			return -ENOMEM;
+		ghost = p->ghosts[p->nghosts++];
 		ghost->handle = r->handle;
 		ghost->id = r->id;
+		ghost->pos = r->pos;
 		ghost->has_counter = r->has_counter;
 		ghost->removed = true;
 		for (j = 0; j < r->nstmts; j++)
 			imr_expr_put(r->stmts[j].expr);
 		free(r->stmts);
-		p->ghosts[p->nghosts++] = ghost;
+		for (j = 0; j < pc->rules[i].nterms; j++)
+			free(pc->rules[i].terms[j].ivs);
+		free(pc->rules[i].terms);
 		p->rule_by_id[ghost->id] = ghost;
 		c->rep->pass[c->pass].rules_removed++;
 	}
 	ch->nrules = n;
+	pc->nrules = n;
 	ch->first_unsupported = fu;
 	for (i = 0; i < n; i++)
 		p->rule_by_id[ch->rules[i].id] = &ch->rules[i];
@@ -198,7 +212,7 @@ static int pass_dead(struct opt_ctx *c, size_t ci, struct pred_chain *pc)
 		err = note_add(c, ci, ch->rules[i].handle, 0);
 	}
 	if (!err)
-		err = chain_remove(c, ci, rm);
+		err = chain_remove(c, ci, pc, rm);
 	free(rm);
 	return err;
 }
@@ -230,50 +244,256 @@ static uint64_t field_bits(const struct pred_chain *pc,
 	return bits;
 }
 
+/*
+ * The rules that decide their box, indexed so that a later rule finds
+ * those whose box may hold its own without trying them all: by the
+ * prefix (an aligned block of 2^k values) they allow on a key field, the
+ * field most rules narrow; a rule whose box is inside such a rule's has
+ * its values there inside that prefix, one of the at most 129 prefixes
+ * around its own.  Rules with no such prefix are tried one by one.
+ */
+struct sh_slot {
+	pred_val lo, hi;	/* the prefix; hi < lo: a free slot */
+	uint32_t *idx;		/* rules, in order */
+	uint32_t n, cap;
+};
+
+struct sh_index {
+	uint32_t key;		/* the key field, UINT32_MAX: none */
+	struct sh_slot *tab;
+	size_t cap, used;	/* cap: a power of two */
+	uint32_t *loose;	/* the others, in order */
+	size_t nloose, loosecap;
+};
+
+static size_t sh_hash(pred_val lo, pred_val hi, size_t cap)
+{
+	uint64_t h = (uint64_t)lo ^ (uint64_t)(lo >> 64) * 0x9e3779b97f4a7c15ull;
+
+	h ^= ((uint64_t)hi ^ (uint64_t)(hi >> 64)) * 0xc2b2ae3d27d4eb4full;
+	h ^= h >> 29;
+	return (size_t)h & (cap - 1);
+}
+
+static struct sh_slot *sh_find(struct sh_index *x, pred_val lo, pred_val hi,
+			       bool add)
+{
+	size_t i = sh_hash(lo, hi, x->cap);
+
+	while (x->tab[i].hi >= x->tab[i].lo) {
+		if (x->tab[i].lo == lo && x->tab[i].hi == hi)
+			return &x->tab[i];
+		i = (i + 1) & (x->cap - 1);
+	}
+	if (!add)
+		return NULL;
+	x->tab[i].lo = lo;
+	x->tab[i].hi = hi;
+	x->used++;
+	return &x->tab[i];
+}
+
+static int sh_grow(struct sh_index *x)
+{
+	struct sh_slot *old = x->tab, *s;
+	size_t oldcap = x->cap, i;
+
+	x->cap = oldcap ? 2 * oldcap : 64;
+	x->tab = calloc(x->cap, sizeof(*x->tab));
+	if (!x->tab) {
+		x->tab = old;
+		x->cap = oldcap;
+		return -ENOMEM;
+	}
+	for (i = 0; i < x->cap; i++)
+		x->tab[i].hi = 0, x->tab[i].lo = 1;
+	x->used = 0;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].hi < old[i].lo)
+			continue;
+		s = sh_find(x, old[i].lo, old[i].hi, true);
+		*s = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+static int push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
+{
+	uint32_t *nv;
+
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		nv = realloc(*v, *cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
+}
+
+/* t allows exactly one aligned block of 2^k values */
+static bool term_prefix(const struct pred_term *t, pred_val max)
+{
+	pred_val size;
+
+	if (!t || t->nivs != 1 || pred_ivs_full(t->ivs, 1, max))
+		return false;
+	size = t->ivs[0].hi - t->ivs[0].lo + 1;
+	return size && !(size & (size - 1)) && !(t->ivs[0].lo & (size - 1));
+}
+
+static int sh_add(struct sh_index *x, const struct pred_chain *pc,
+		  uint32_t i)
+{
+	const struct pred_term *t = x->key == UINT32_MAX ? NULL :
+		pred_rule_term(&pc->rules[i], x->key);
+	struct sh_slot *s;
+	size_t n, cap;
+	int err;
+
+	if (!t || !term_prefix(t, pred_field_max(&pc->fields[x->key])))
+		return push_u32(&x->loose, &x->nloose, &x->loosecap, i);
+	if (2 * (x->used + 1) > x->cap) {
+		err = sh_grow(x);
+		if (err)
+			return err;
+	}
+	s = sh_find(x, t->ivs[0].lo, t->ivs[0].hi, true);
+	n = s->n;
+	cap = s->cap;
+	err = push_u32(&s->idx, &n, &cap, i);
+	s->n = (uint32_t)n;
+	s->cap = (uint32_t)cap;
+	return err;
+}
+
+static void sh_free(struct sh_index *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->cap; i++)
+		free(x->tab[i].idx);
+	free(x->tab);
+	free(x->loose);
+}
+
+/* the field most rules of [0, end) narrow to a single interval */
+static uint32_t sh_key(const struct pred_chain *pc, size_t end)
+{
+	uint32_t *cnt, f, best = UINT32_MAX;
+	size_t i, k;
+
+	cnt = calloc(pc->nfields ? pc->nfields : 1, sizeof(*cnt));
+	if (!cnt)
+		return UINT32_MAX;
+	for (i = 0; i < end; i++)
+		for (k = 0; k < pc->rules[i].nterms; k++) {
+			f = pc->rules[i].terms[k].field;
+			cnt[f] += term_prefix(&pc->rules[i].terms[k],
+					      pred_field_max(&pc->fields[f]));
+		}
+	for (f = 0; f < pc->nfields; f++)
+		if (cnt[f] && (best == UINT32_MAX || cnt[f] > cnt[best]))
+			best = f;
+	free(cnt);
+	return best;
+}
+
+struct sh_ctx {
+	const struct pred_chain *pc;
+	const uint64_t *need;
+	uint64_t has;
+	const struct pred_rule *pj;
+	uint32_t best;		/* the earliest rule holding j's box */
+};
+
+static void sh_try(struct sh_ctx *q, const uint32_t *idx, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && idx[i] < q->best; i++) {
+		if ((q->need[idx[i]] & ~q->has) ||
+		    !pred_box_subset(q->pc, q->pj, &q->pc->rules[idx[i]]))
+			continue;
+		q->best = idx[i];
+		return;
+	}
+}
+
+/* the earliest indexed rule whose box holds rule j's, UINT32_MAX */
+static uint32_t sh_query(const struct sh_index *x, struct sh_ctx *q)
+{
+	const struct pred_term *t;
+	struct sh_slot *s;
+	pred_val a, b, lo, hi;
+	unsigned int w, m;
+
+	q->best = UINT32_MAX;
+	sh_try(q, x->loose, x->nloose);
+	t = x->key == UINT32_MAX ? NULL : pred_rule_term(q->pj, x->key);
+	if (!t || !t->nivs || !x->cap)
+		return q->best;
+	a = t->ivs[0].lo;
+	b = t->ivs[t->nivs - 1].hi;
+	w = 8u * q->pc->fields[x->key].width;
+	/* the prefixes of m bits that hold [a, b] */
+	for (m = 1; m <= w; m++) {
+		if ((a >> (w - m)) != (b >> (w - m)))
+			break;
+		lo = (a >> (w - m)) << (w - m);
+		hi = lo | (w - m ? (((pred_val)1 << (w - m)) - 1) : 0);
+		s = sh_find((struct sh_index *)x, lo, hi, false);
+		if (s)
+			sh_try(q, s->idx, s->n);
+	}
+	return q->best;
+}
+
 static int pass_shadow(struct opt_ctx *c, size_t ci, struct pred_chain *pc)
 {
 	const struct imr_chain *ch = &c->p->chains[ci];
-	size_t i, j, end = compiled_end(ch), *cand, ncand = 0;
-	uint64_t *need, *has;
+	size_t j, end = compiled_end(ch);
+	struct sh_index x = {};
+	struct sh_ctx q = { .pc = pc };
+	uint64_t *need;
+	uint32_t k;
 	bool *rm;
 	int err = 0;
 
 	rm = calloc(ch->nrules ? ch->nrules : 1, sizeof(*rm));
-	cand = calloc(end ? end : 1, sizeof(*cand));
 	need = calloc(end ? end : 1, sizeof(*need));
-	has = calloc(end ? end : 1, sizeof(*has));
-	if (!rm || !cand || !need || !has) {
+	if (!rm || !need) {
 		err = -ENOMEM;
 		goto out;
 	}
+	x.key = sh_key(pc, end);
+	q.need = need;
 	for (j = 0; j < end && !err; j++) {
 		const struct pred_rule *pj = &pc->rules[j];
 
 		need[j] = field_bits(pc, pj, true);
-		has[j] = field_bits(pc, pj, false);
 		if (pj->guarded && !pj->empty) {
-			for (i = 0; i < ncand; i++) {
-				size_t k = cand[i];
-
-				if ((need[k] & ~has[j]) ||
-				    !pred_box_subset(pc, pj, &pc->rules[k]))
-					continue;
+			q.pj = pj;
+			q.has = field_bits(pc, pj, false);
+			k = sh_query(&x, &q);
+			if (k != UINT32_MAX) {
 				rm[j] = true;
 				err = note_add(c, ci, ch->rules[j].handle,
 					       ch->rules[k].handle);
-				break;
+				continue;
 			}
 		}
-		if (!rm[j] && decides_box(pj))
-			cand[ncand++] = j;
+		if (decides_box(pj))
+			err = sh_add(&x, pc, (uint32_t)j);
 	}
 	if (!err)
-		err = chain_remove(c, ci, rm);
+		err = chain_remove(c, ci, pc, rm);
 out:
+	sh_free(&x);
 	free(rm);
-	free(cand);
 	free(need);
-	free(has);
 	return err;
 }
 
@@ -604,20 +824,23 @@ int imr_optimize(struct imr_prog *p, unsigned int off, struct opt_report *rep)
 	int err = 0;
 
 	memset(rep, 0, sizeof(*rep));
-	for (id = 0; id < OPT_NPASSES && !err; id++) {
-		if (off & (1u << id))
-			continue;
-		c.pass = id;
+	/* one analysis per chain serves every pass: removals keep it in
+	 * step, and no pass changes what a rule matches
+	 */
+	for (ci = 0; ci < p->nchains && !err; ci++) {
 		t0 = now_ms();
-		for (ci = 0; ci < p->nchains && !err; ci++) {
-			err = pred_chain_analyze(p, ci, &pc);
-			if (err)
-				break;
+		err = pred_chain_analyze(p, ci, &pc);
+		rep->analyze_ms += now_ms() - t0;
+		for (id = 0; id < OPT_NPASSES && !err; id++) {
+			if (off & (1u << id))
+				continue;
+			c.pass = id;
+			t0 = now_ms();
 			err = passes[id](&c, ci, &pc);
-			pred_chain_free(&pc);
+			rep->pass[id].ms += now_ms() - t0;
+			rep->ran |= 1u << id;
 		}
-		rep->pass[id].ms = now_ms() - t0;
-		rep->ran |= 1u << id;
+		pred_chain_free(&pc);
 	}
 	return err;
 }

@@ -44,6 +44,7 @@ struct opt_pass_stats {
 
 struct opt_report {
 	unsigned int ran;	/* passes that ran, 1 << id */
+	double analyze_ms;	/* canonical predicates, every chain */
 	struct opt_pass_stats pass[OPT_NPASSES];
 	struct opt_note *notes;
 	size_t nnotes;
