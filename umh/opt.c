@@ -175,9 +175,7 @@ static int chain_remove(struct opt_ctx *c, size_t ci, struct pred_chain *pc,
 		for (j = 0; j < r->nstmts; j++)
 			imr_expr_put(r->stmts[j].expr);
 		free(r->stmts);
-		for (j = 0; j < pc->rules[i].nterms; j++)
-			free(pc->rules[i].terms[j].ivs);
-		free(pc->rules[i].terms);
+		pred_rule_release(&pc->rules[i]);
 		p->rule_by_id[ghost->id] = ghost;
 		c->rep->pass[c->pass].rules_removed++;
 	}

@@ -653,6 +653,12 @@ static int analyze_rule(struct analyzer *a, const struct imr_rule *r,
 	pr->exact = true;
 	pr->first_effect = -1;
 	pr->empty_at = -1;
+	pr->st = calloc(r->nstmts ? r->nstmts : 1, sizeof(*pr->st));
+	if (!pr->st)
+		return -ENOMEM;
+	pr->nst = (uint32_t)r->nstmts;
+	for (i = 0; i < r->nstmts; i++)
+		pr->st[i].field = UINT32_MAX;
 	for (i = 0; i < r->nstmts; i++) {
 		const struct imr_stmt *s = &r->stmts[i];
 		struct pred_field f;
@@ -687,14 +693,20 @@ static int analyze_rule(struct analyzer *a, const struct imr_rule *r,
 		fi = field_index(a, &f);
 		t = fi == UINT32_MAX ? NULL : rule_term(a, pr, fi);
 		err = t ? term_and(t, &set) : -ENOMEM;
-		ivs_release(&set);
-		if (err)
+		if (err) {
+			ivs_release(&set);
 			return err;
+		}
+		pr->st[i].field = fi;
+		pr->st[i].ivs = set.iv;		/* the statement keeps them */
+		pr->st[i].nivs = set.n;
+		pr->st[i].exact = exact;
 		if (t->nivs == 0 && pr->empty_at < 0) {
 			pr->empty = true;
 			pr->empty_at = (int)i;
 		}
 	}
+	pr->last_test = last_test;
 	pr->effects = pr->first_effect >= 0;
 	pr->guarded = pr->first_effect < 0 || pr->first_effect >= last_test;
 	pr->terminal = !vmap && r->nstmts &&
@@ -728,16 +740,25 @@ int pred_chain_analyze(const struct imr_prog *p, size_t chain,
 	return err;
 }
 
+void pred_rule_release(struct pred_rule *r)
+{
+	uint32_t j;
+
+	for (j = 0; j < r->nterms; j++)
+		free(r->terms[j].ivs);
+	free(r->terms);
+	for (j = 0; j < r->nst; j++)
+		free(r->st[j].ivs);
+	free(r->st);
+	memset(r, 0, sizeof(*r));
+}
+
 void pred_chain_free(struct pred_chain *pc)
 {
 	size_t i;
-	uint32_t j;
 
-	for (i = 0; i < pc->nrules; i++) {
-		for (j = 0; j < pc->rules[i].nterms; j++)
-			free(pc->rules[i].terms[j].ivs);
-		free(pc->rules[i].terms);
-	}
+	for (i = 0; i < pc->nrules; i++)
+		pred_rule_release(&pc->rules[i]);
 	free(pc->rules);
 	free(pc->fields);
 	memset(pc, 0, sizeof(*pc));

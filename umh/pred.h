@@ -85,9 +85,23 @@ struct pred_term {
 	struct pred_iv *ivs;
 };
 
+/* one statement of a rule: the field it tests and the values passing */
+struct pred_stmt {
+	uint32_t field;		/* UINT32_MAX: tests no field (a lookup, a
+				 * concatenation, ...) or is no test */
+	struct pred_iv *ivs;
+	uint32_t nivs;
+	bool exact;		/* exactly the values that pass */
+};
+
 struct pred_rule {
 	struct pred_term *terms;	/* by field */
 	uint32_t nterms;
+	struct pred_stmt *st;		/* per statement of the IMR rule, as
+					 * analysed (a pass that rewrites
+					 * statements makes it stale) */
+	uint32_t nst;
+	int32_t last_test;	/* statement index, -1 if none */
 	bool exact;		/* the box is the match set */
 	bool empty;		/* no packet can match */
 	bool guarded;		/* no side effect before its last test */
@@ -121,6 +135,7 @@ struct pred_chain {
 int pred_chain_analyze(const struct imr_prog *p, size_t chain,
 		       struct pred_chain *pc);
 void pred_chain_free(struct pred_chain *pc);
+void pred_rule_release(struct pred_rule *r);
 
 /*
  * One cmp or range statement of the analysed chain as a term: its field
