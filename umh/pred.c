@@ -874,7 +874,7 @@ int pred_field_print(const struct pred_field *f, char *buf, size_t size)
 	return snprintf(buf, size, "%s", src);
 }
 
-static int val_print(pred_val v, unsigned int width, char *buf, size_t size)
+int pred_val_print(pred_val v, unsigned int width, char *buf, size_t size)
 {
 	size_t n = 0;
 	unsigned int i;
@@ -915,8 +915,8 @@ int pred_rule_print(const struct pred_chain *pc, const struct pred_rule *r,
 			APPEND("any");
 		for (j = 0; j < t->nivs &&
 		     !ivs_full(t->ivs, t->nivs, pred_field_max(f)); j++) {
-			val_print(t->ivs[j].lo, f->width, lo, sizeof(lo));
-			val_print(t->ivs[j].hi, f->width, hi, sizeof(hi));
+			pred_val_print(t->ivs[j].lo, f->width, lo, sizeof(lo));
+			pred_val_print(t->ivs[j].hi, f->width, hi, sizeof(hi));
 			if (t->ivs[j].lo == t->ivs[j].hi)
 				APPEND("%s%s", j ? "," : "", lo);
 			else

@@ -171,6 +171,8 @@ pred_val pred_field_max(const struct pred_field *f);
 
 /* "nh[12:4]", "th[2:2]", "meta mark", "bswap16(meta len)" */
 int pred_field_print(const struct pred_field *f, char *buf, size_t size);
+/* "0x0a000001": width bytes of v in hex */
+int pred_val_print(pred_val v, unsigned int width, char *buf, size_t size);
 /* "nh[12:4] in 0x0a000000-0x0affffff, th[2:2] == 0x0016" */
 int pred_rule_print(const struct pred_chain *pc, const struct pred_rule *r,
 		    char *buf, size_t size);
