@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "jit.h"
 #include "linkstats.h"
+#include "opt.h"
 #include "nflink.h"
 #include "pkt.h"
 
@@ -34,6 +35,7 @@ struct bench_opts {
 	uint32_t family;
 	unsigned int reps, min_time_ms, tr_repeat, tr_budget_ms;
 	bool no_check, check_only;
+	unsigned int no_opt;		/* optimizer passes off */
 };
 
 struct bench {
@@ -58,7 +60,8 @@ struct bench {
 static const char usage[] =
 "Usage: nft-jit bench [-n NETNS] -t TABLE -c CHAIN [--family F] -r FILE.pcap\n"
 "                     [--dst4 ADDR] [--dst6 ADDR] [--oif NAME] [--reps N]\n"
-"                     [--min-time MS] [--testrun-repeat N] [-j]\n"
+"                     [--min-time MS] [--testrun-repeat N]\n"
+"                     [--no-opt PASS[,PASS...]] [-j]\n"
 "\n"
 "Measure the per-packet cost of base chain CHAIN at its hook: the packets\n"
 "of FILE.pcap (from the IP header) are sent with sendmmsg() on raw sockets\n"
@@ -94,6 +97,9 @@ static const char usage[] =
 "      --testrun-budget MS  in all (default 1000)\n"
 "      --no-check         time even if the verdicts differ (not recommended)\n"
 "      --check-only       the verdict comparison alone, no timing\n"
+"      --no-opt PASSES    both programs without these optimizer passes\n"
+"                         (see nft-jit compile --help), to measure a\n"
+"                         pass's share\n"
 "  -j, --json           JSON output\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
 "\n"
@@ -305,9 +311,9 @@ static void report(struct bench *b, const struct bench_testrun_result *tt,
 
 static int compile_both(struct bench *b)
 {
-	NFTJ_BUILD_OPTS(to, .target = NFTJ_TARGET_TEST);
-	NFTJ_BUILD_OPTS(lo, .target = NFTJ_TARGET_LINK);
 	struct bench_opts *o = b->o;
+	NFTJ_BUILD_OPTS(to, .target = NFTJ_TARGET_TEST, .no_opt = o->no_opt);
+	NFTJ_BUILD_OPTS(lo, .target = NFTJ_TARGET_LINK, .no_opt = o->no_opt);
 	bool dormant;
 	int err;
 
@@ -454,6 +460,7 @@ int cmd_bench(int argc, char **argv, const char *netns)
 		{ "testrun-budget", required_argument, NULL, 'B' },
 		{ "no-check", no_argument, NULL, 'C' },
 		{ "check-only", no_argument, NULL, 'K' },
+		{ "no-opt", required_argument, NULL, 'N' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
@@ -474,6 +481,16 @@ int cmd_bench(int argc, char **argv, const char *netns)
 		case 'O': o.oif = optarg; break;
 		case 'C': o.no_check = true; break;
 		case 'K': o.check_only = true; break;
+		case 'N': {
+			char why[160];
+
+			if (opt_parse_passes(optarg, &o.no_opt, why,
+					     sizeof(why))) {
+				cli_errmsg("bench: --no-opt: %s", why);
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'j': json = true; break;
 		case 'n': netns = optarg; break;
 		case 'f':

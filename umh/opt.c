@@ -55,9 +55,15 @@ int opt_parse_passes(const char *list, unsigned int *mask, char *why,
 				    !strncmp(p, pass_names[i], n))
 					break;
 			if (i == OPT_NPASSES) {
-				snprintf(why, whylen,
-					 "unknown pass '%.*s' (passes: dead, shadow, fuse, all)",
-					 (int)n, p);
+				size_t w = (size_t)snprintf(why, whylen,
+							    "unknown pass '%.*s' (passes:",
+							    (int)n, p);
+
+				for (i = 0; i < OPT_NPASSES && w < whylen; i++)
+					w += (size_t)snprintf(why + w, whylen - w,
+							      " %s,", pass_names[i]);
+				if (w < whylen)
+					snprintf(why + w, whylen - w, " all)");
 				return -EINVAL;
 			}
 			*mask |= 1u << i;

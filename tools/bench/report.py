@@ -108,6 +108,41 @@ def _hits(results):
     return "\n".join(out) + "\n"
 
 
+def _passes(results):
+    """Each optimizer pass's share: the JIT with it off, ACLs only."""
+    rows = [r for r in results if r.get("passes_off")]
+    if not rows:
+        return ""
+    offs = []
+    for r in rows:
+        for k in r["passes_off"]:
+            if k not in offs:
+                offs.append(k)
+    out = ["### Each optimizer pass's share", "",
+           "The JIT with one pass off (`nft-jit bench --no-opt PASS`), "
+           "each configuration its own run of floor, interpreter and JIT: "
+           "JIT ns/pkt above the floor, the ratio to the interpreter in "
+           "that run, and the link program's static instructions.", "",
+           "| ruleset | all passes on | " + " | ".join(
+               "%s off" % k if k != "all" else "all off" for k in offs) +
+           " |", "|---|" + "---:|" * (len(offs) + 1)]
+
+    def cell(c):
+        if not c:
+            return "n/a"
+        return "%s (%s, %s insns)" % (
+            _ns(c["jit_cost"]["median"]),
+            "%.2f" % c["ratio"] if c.get("ratio") else "n/a",
+            c.get("insns") if c.get("insns") is not None else "?")
+    for r in rows:
+        on = {"jit_cost": r["jit_cost"], "ratio": r.get("ratio"),
+              "insns": r.get("link", {}).get("insns")} \
+            if "jit_cost" in r else None
+        out.append("| %s | %s | %s |" % (r["name"], cell(on), " | ".join(
+            cell(r["passes_off"].get(k)) for k in offs)))
+    return "\n".join(out) + "\n\n"
+
+
 def _summary(results):
     acl = [r for r in results if r["kind"] == "acl" and "ratio" in r]
     lines = []
@@ -273,6 +308,7 @@ def markdown(doc):
         "![ns per packet against rules](benchmarks.png)\n\n",
         "*acl-N: time per packet in each mode (not above the floor), median "
         "and range; both axes logarithmic.*\n\n",
+        _passes(res),
         "### Hit distribution\n\n", _hits(res), "\n",
         _machine(doc), "\n",
         "## Reproduce\n\n",

@@ -24,6 +24,7 @@ Writes OUT/benchmarks.json, OUT/benchmarks.md and OUT/benchmarks.png.
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -87,6 +88,40 @@ def hits(case):
     return {"policy": policy, "tenths": tenth, "rules": rules}
 
 
+def opt_passes(args):
+    """The optimizer's passes, as nft-jit names them."""
+    proc = subprocess.run([args.nft_jit, "compile", "--no-opt=?"],
+                          capture_output=True, text=True)
+    m = re.search(r"\(passes: (.*?), all\)", proc.stderr)
+    if not m:
+        raise CaseError("nft-jit names no optimizer passes: %s" %
+                        proc.stderr.strip())
+    return [x.strip() for x in m.group(1).split(",")]
+
+
+def pass_share(args, cfg, ns, pkts):
+    """JIT cost with each optimizer pass off in turn, and all off: each
+    configuration its own interleaved run of floor, interpreter and JIT,
+    so that every ratio is one run's."""
+    out = {}
+    for off in opt_passes(args) + ["all"]:
+        res = nft_jit(args, ns, [
+            "-r", pkts, "--no-opt", off, "--reps", str(cfg["reps"]),
+            "--min-time", str(cfg["min_time"]), "--testrun-repeat", "1",
+            "--testrun-budget", "1"])
+        raw = res["ns_per_packet"]
+        if "jit" not in raw:
+            continue
+        jit = spread([a - b for a, b in zip(raw["jit"], raw["floor"])])
+        interp = spread([a - b for a, b in zip(raw["interp"],
+                                               raw["floor"])])
+        out[off] = {"jit_cost": jit, "interp_cost": interp,
+                    "ratio": interp["median"] / jit["median"]
+                    if jit["median"] > 0 else None,
+                    "insns": res.get("link", {}).get("insns")}
+    return out
+
+
 def run_case(case, args, cfg, work):
     written = os.path.join(work, case.name + ".nft")
     timed = os.path.join(work, case.name + ".timed.nft")
@@ -120,6 +155,8 @@ def run_case(case, args, cfg, work):
             "-r", pkts, "--reps", str(cfg["reps"]), "--min-time",
             str(cfg["min_time"]), "--testrun-repeat",
             str(cfg["tr_repeat"]), "--testrun-budget", str(cfg["tr_budget"])])
+        if case.kind == "acl" and args.passes and case.nrules >= 100:
+            out["passes_off"] = pass_share(args, cfg, tn.name, pkts)
     ns = res["ns_per_packet"]
     floor = ns["floor"]
     out["floor"] = spread(floor)
@@ -197,6 +234,9 @@ def main():
                     help="cases whose name contains this")
     ap.add_argument("--note", default="",
                     help="a remark for the report, e.g. a shared machine")
+    ap.add_argument("--no-passes", dest="passes", action="store_false",
+                    help="skip the optimizer's share (each pass off in "
+                    "turn on the ACLs of 100 rules and more)")
     ap.add_argument("--no-gate", action="store_true",
                     help="skip the link target's differential tests "
                     "(development only: the report says so)")
