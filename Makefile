@@ -132,6 +132,20 @@ bench:
 	python3 tools/bench/run.py $(if $(BENCH_QUICK),--quick) \
 		--out $(BENCH_OUT) $(if $(BENCH_NOTE),--note "$(BENCH_NOTE)")
 
+# The same cases on the kernel target, in the VM (tools/vm-test): the
+# interpreter against nf_tables running the attached program, as ratios
+# (QEMU emulates the CPU).  Results: docs/benchmarks-vm.{md,json} (a quick
+# run: build/bench-vm/).
+bench-vm:
+	tools/install-deps --bench
+	$(MAKE) all
+	tools/vm-test --out build/bench-vm --timeout 5400 -- \
+		python3 tools/bench/run.py --target kernel $(if $(BENCH_QUICK),--quick) \
+		--out build/bench-vm --name benchmarks-vm \
+		$(if $(BENCH_NOTE),--note "$(BENCH_NOTE)")
+	$(if $(BENCH_QUICK),,cp build/bench-vm/benchmarks-vm.md build/bench-vm/benchmarks-vm.json docs/)
+	$(if $(BENCH_QUICK),,-cp build/bench-vm/benchmarks-vm.png docs/)
+
 # The README's main command.
 demo:
 	tools/install-deps
@@ -217,5 +231,5 @@ clean:
 		tests/unit/unit-tests tests/golden/*.o tests/golden/golden
 	rm -rf $(FUZZ_DIR)
 
-.PHONY: all check unit golden diff demo deps install clean vm-run vm-shell vm-test kselftest \
+.PHONY: all check unit golden diff demo deps install clean vm-run vm-shell vm-test kselftest bench-vm \
 	bench

@@ -1366,7 +1366,9 @@ static int build_chain(struct builder *bd, const char *name, int *out)
 		ch->rules = rules;
 		r = &rules[n];
 		memset(r, 0, sizeof(*r));
+		r->pos = (uint32_t)n;
 		ch->nrules = ++n;
+		ch->npos = (uint32_t)n;
 		id = rule_id_add(p, idx);
 		if (id < 0) {
 			err = id;

@@ -113,7 +113,7 @@ static json_t *attach_json(const struct attach_opts *o,
 
 		first = json_pack("{s:I, s:i, s:s}", "handle",
 				  (json_int_t)u->handle, "index",
-				  ch->first_unsupported, "reason", u->reason);
+				  (int)u->pos, "reason", u->reason);
 	}
 	return json_pack("{s:s, s:s, s:s, s:I, s:i, s:{s:I, s:s, s:I, s:I},"
 			 " s:I, s:I, s:I, s:I, s:o, s:o}",

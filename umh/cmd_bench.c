@@ -18,7 +18,9 @@
 #include "bench_testrun.h"
 #include "cli.h"
 #include "jit.h"
+#include "kctl.h"
 #include "linkstats.h"
+#include "opt.h"
 #include "nflink.h"
 #include "pkt.h"
 
@@ -34,6 +36,8 @@ struct bench_opts {
 	uint32_t family;
 	unsigned int reps, min_time_ms, tr_repeat, tr_budget_ms;
 	bool no_check, check_only;
+	unsigned int no_opt;		/* optimizer passes off */
+	enum nftj_target target;	/* of the timed program: link, kernel */
 };
 
 struct bench {
@@ -45,6 +49,8 @@ struct bench {
 	struct pkt_list pl;
 	struct bench_send snd;
 	struct nftj_links links;
+	struct nftj_kctl kctl;		/* kernel target: the kernel part */
+	bool kattached;
 	bool dormant;
 	uint8_t *drop;			/* kernel verdicts: 1 drop */
 	uint64_t ndrop;
@@ -58,7 +64,8 @@ struct bench {
 static const char usage[] =
 "Usage: nft-jit bench [-n NETNS] -t TABLE -c CHAIN [--family F] -r FILE.pcap\n"
 "                     [--dst4 ADDR] [--dst6 ADDR] [--oif NAME] [--reps N]\n"
-"                     [--min-time MS] [--testrun-repeat N] [-j]\n"
+"                     [--min-time MS] [--testrun-repeat N]\n"
+"                     [--no-opt PASS[,PASS...]] [--target link|kernel] [-j]\n"
 "\n"
 "Measure the per-packet cost of base chain CHAIN at its hook: the packets\n"
 "of FILE.pcap (from the IP header) are sent with sendmmsg() on raw sockets\n"
@@ -67,7 +74,10 @@ static const char usage[] =
 "\n"
 "  interp  the table active: nf_tables' interpreter runs the chain\n"
 "  jit     the table dormant, the chain's link-target program attached\n"
-"          with BPF_LINK_CREATE at the chain's hook and priority\n"
+"          with BPF_LINK_CREATE at the chain's hook and priority; with\n"
+"          --target kernel the table active and the kernel-target program\n"
+"          attached through the kernel part (nf_tables_jit), which runs it\n"
+"          from nft_do_chain()\n"
 "  floor   the table dormant, nothing attached\n"
 "\n"
 "Before any timing, every packet is sent alone in interp and jit mode:\n"
@@ -94,6 +104,12 @@ static const char usage[] =
 "      --testrun-budget MS  in all (default 1000)\n"
 "      --no-check         time even if the verdicts differ (not recommended)\n"
 "      --check-only       the verdict comparison alone, no timing\n"
+"      --target T         link (default) or kernel: the program timed;\n"
+"                         kernel needs the kernel part (in the VM: make\n"
+"                         bench-vm) and has no BPF_PROG_TEST_RUN time\n"
+"      --no-opt PASSES    both programs without these optimizer passes\n"
+"                         (see nft-jit compile --help), to measure a\n"
+"                         pass's share\n"
 "  -j, --json           JSON output\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
 "\n"
@@ -107,15 +123,54 @@ static double clock_ns(clockid_t id)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/*
+ * The kernel target's program through the kernel part, at the ruleset's
+ * generation now: switching the table dormant and back is a commit, so
+ * the program is attached again each time the jit mode starts.
+ */
+static int kernel_attach(struct bench *b)
+{
+	struct nftj_kattach a = {
+		.family = b->family, .table = b->o->table,
+		.chain = b->o->chain, .prog_fd = b->lp.prog_fd,
+		.svc = b->lp.svc, .nsvc = b->lp.nsvc,
+	};
+	int err;
+
+	if (b->kattached)
+		return 0;
+	err = nftj_genid_get(&a.genid);
+	if (!err)
+		err = nftj_kctl_attach(&b->kctl, &a);
+	if (err) {
+		cli_errmsg("attach: %s%s%s", strerror(-err),
+			   b->kctl.ext_msg[0] ? ": " : "", b->kctl.ext_msg);
+		return err;
+	}
+	b->kattached = true;
+	return 0;
+}
+
 static int set_mode(struct bench *b, enum mode m)
 {
 	const struct imr_chain *ch = &b->lp.imr.chains[0];
-	bool dormant = m != M_INTERP;
+	bool dormant = m == M_FLOOR ||
+		       (m == M_JIT && b->o->target == NFTJ_TARGET_LINK);
 	double t0 = clock_ns(CLOCK_MONOTONIC);
 	int err = 0;
 
 	if (m != M_JIT && b->links.n)
 		nftj_links_detach(&b->links);
+	if (m != M_JIT && b->kattached) {
+		err = nftj_kctl_detach(&b->kctl, b->family, b->o->table,
+				       b->o->chain);
+		if (err && err != -ENOENT) {
+			cli_errmsg("detach: %s", strerror(-err));
+			return err;
+		}
+		b->kattached = false;
+		err = 0;
+	}
 	if (b->dormant != dormant) {
 		err = nftj_table_set_dormant(b->family, b->o->table, dormant);
 		if (err) {
@@ -125,7 +180,9 @@ static int set_mode(struct bench *b, enum mode m)
 		}
 		b->dormant = dormant;
 	}
-	if (m == M_JIT && !b->links.n) {
+	if (m == M_JIT && b->o->target == NFTJ_TARGET_KERNEL)
+		err = kernel_attach(b);
+	else if (m == M_JIT && !b->links.n) {
 		err = nftj_links_attach(&b->links, b->lp.prog_fd, b->family,
 					ch->hook, ch->prio);
 		if (err)
@@ -152,7 +209,7 @@ static int check_verdicts(struct bench *b)
 		err = set_mode(b, M_JIT);
 		if (!err)
 			err = bench_send_verdicts(&b->snd, jd);
-		if (!err)
+		if (!err && b->o->target == NFTJ_TARGET_LINK)
 			err = linkstats_unhandled(&b->lp, &unhandled);
 	}
 	if (err) {
@@ -258,7 +315,7 @@ static void report(struct bench *b, const struct bench_testrun_result *tt,
 		json_object_set_new(modes, mode_name[m], series(b->ns[m], n));
 		json_object_set_new(wall, mode_name[m], series(b->wall[m], n));
 	}
-	out = json_pack("{s:{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:o, s:o, s:o, s:b, s:o, s:f, s:{s:f, s:i, s:f, s:i, s:i}}}",
+	out = json_pack("{s:{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:s, s:o, s:s, s:o, s:o, s:b, s:o, s:f, s:{s:f, s:i, s:f, s:i, s:i}}}",
 		"bench", "family", cli_family_name(b->family),
 		"table", b->o->table, "chain", b->o->chain,
 		"hook", cli_hook_name(ch->hook),
@@ -267,6 +324,7 @@ static void report(struct bench *b, const struct bench_testrun_result *tt,
 		"reps", (int)n, "min_time_ms", (int)b->o->min_time_ms,
 		"verdicts", verd ? verd : "",
 		"ns_per_packet", modes,
+		"target", nftj_target_name(b->o->target),
 		"link", program_json(&b->lp, b->lerr),
 		"test", program_json(&b->tp, b->terr),
 		"drops_consistent", b->drops_ok,
@@ -305,9 +363,9 @@ static void report(struct bench *b, const struct bench_testrun_result *tt,
 
 static int compile_both(struct bench *b)
 {
-	NFTJ_BUILD_OPTS(to, .target = NFTJ_TARGET_TEST);
-	NFTJ_BUILD_OPTS(lo, .target = NFTJ_TARGET_LINK);
 	struct bench_opts *o = b->o;
+	NFTJ_BUILD_OPTS(to, .target = NFTJ_TARGET_TEST, .no_opt = o->no_opt);
+	NFTJ_BUILD_OPTS(lo, .target = o->target, .no_opt = o->no_opt);
 	bool dormant;
 	int err;
 
@@ -332,7 +390,8 @@ static int compile_both(struct bench *b)
 	b->lerr = nftj_prog_build(&b->lp, &b->rs, b->family, o->table,
 				  o->chain, &lo);
 	if (b->lerr && b->lerr != -EOPNOTSUPP) {
-		cli_errmsg("link target: %s", b->lp.log ? b->lp.log : b->lp.why);
+		cli_errmsg("%s target: %s", nftj_target_name(o->target),
+			   b->lp.log ? b->lp.log : b->lp.why);
 		return b->lerr;
 	}
 	if (!b->tp.imr.nchains || b->tp.imr.chains[0].hook != NF_INET_LOCAL_OUT) {
@@ -371,6 +430,10 @@ static int run(struct bench_opts *o, bool json)
 			goto out;
 		}
 	}
+	if (o->target == NFTJ_TARGET_KERNEL && cli_kctl_open(&b->kctl)) {
+		err = -ENOENT;
+		goto out;
+	}
 	err = compile_both(b);
 	if (err)
 		goto out;
@@ -405,7 +468,8 @@ static int run(struct bench_opts *o, bool json)
 		err = bench_testrun_time(&b->tp, &b->pl, NF_INET_LOCAL_OUT,
 					 b->oif, o->tr_repeat, o->tr_budget_ms,
 					 &tt);
-	if (!err && !b->lerr && !o->check_only)
+	if (!err && !b->lerr && !o->check_only &&
+	    o->target == NFTJ_TARGET_LINK)
 		err = bench_testrun_time(&b->lp, &b->pl, NF_INET_LOCAL_OUT, 0,
 					 o->tr_repeat, o->tr_budget_ms, &lt);
 	if (err)
@@ -417,6 +481,8 @@ restore:
 		err = -EIO;
 out:
 	bench_send_free(&b->snd);
+	if (o->target == NFTJ_TARGET_KERNEL)
+		nftj_kctl_close(&b->kctl);
 	nftj_prog_free(&b->lp);
 	nftj_prog_free(&b->tp);
 	nftj_ruleset_free(&b->rs);
@@ -454,13 +520,16 @@ int cmd_bench(int argc, char **argv, const char *netns)
 		{ "testrun-budget", required_argument, NULL, 'B' },
 		{ "no-check", no_argument, NULL, 'C' },
 		{ "check-only", no_argument, NULL, 'K' },
+		{ "no-opt", required_argument, NULL, 'N' },
+		{ "target", required_argument, NULL, 'G' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct bench_opts o = { .reps = 15, .min_time_ms = 50,
-				.tr_repeat = 1000, .tr_budget_ms = 1000 };
+				.tr_repeat = 1000, .tr_budget_ms = 1000,
+				.target = NFTJ_TARGET_LINK };
 	bool json = false;
 	int c;
 
@@ -474,6 +543,23 @@ int cmd_bench(int argc, char **argv, const char *netns)
 		case 'O': o.oif = optarg; break;
 		case 'C': o.no_check = true; break;
 		case 'K': o.check_only = true; break;
+		case 'G':
+			if (nftj_target_parse(optarg, &o.target) ||
+			    o.target == NFTJ_TARGET_TEST) {
+				cli_errmsg("bench: --target: link or kernel");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'N': {
+			char why[160];
+
+			if (opt_parse_passes(optarg, &o.no_opt, why,
+					     sizeof(why))) {
+				cli_errmsg("bench: --no-opt: %s", why);
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'j': json = true; break;
 		case 'n': netns = optarg; break;
 		case 'f':

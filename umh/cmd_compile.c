@@ -17,6 +17,7 @@
 #include "annotate.h"
 #include "cli.h"
 #include "jit.h"
+#include "opt.h"
 #include "report.h"
 #include "ruletext.h"
 
@@ -24,7 +25,8 @@ struct compile_opts {
 	const char *table, *chain;
 	uint32_t family;
 	enum nftj_target target;
-	bool json, disasm, no_load;
+	bool json, disasm, no_load, predicates;
+	unsigned int no_opt;	/* optimizer passes off: --no-opt */
 	unsigned int dump_imr;	/* 1u << NFTJ_STAGE_*: --dump-imr */
 	int failed;		/* chains whose program was rejected */
 	int matched;
@@ -34,7 +36,8 @@ struct compile_opts {
 static const char usage[] =
 "Usage: nft-jit compile [-n NETNS] [-t TABLE] [-c CHAIN] [--family F]\n"
 "                       [--target kernel|test|link] [--no-load] [-j] [-d]\n"
-"                       [--dump-imr STAGE[,STAGE...]]\n"
+"                       [--dump-imr STAGE[,STAGE...]] [--no-opt PASS[,PASS...]]\n"
+"                       [--predicates]\n"
 "\n"
 "Read the nf_tables ruleset, compile every selected base chain (and the\n"
 "chains it jumps to) into eBPF and load it through the kernel verifier,\n"
@@ -63,6 +66,13 @@ static const char usage[] =
 "                       each stage named: build, optimize, cut (where the\n"
 "                       program stops), prune (the services it keeps);\n"
 "                       all for every one\n"
+"      --no-opt PASSES  switch optimizer passes off: dead (rules that can\n"
+"                       never match), shadow (rules an earlier rule\n"
+"                       decides for whole), fuse (a rule's tests of one\n"
+"                       field as one test); all for every pass\n"
+"      --predicates     print what packets each compiled rule can match:\n"
+"                       per header field or meta key, intervals of its\n"
+"                       value (the optimizer's canonical predicates)\n"
 "  -j, --json           JSON output\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
 "\n"
@@ -150,6 +160,7 @@ static json_t *chain_report(struct compile_opts *o,
 	json_t *r, *first = json_null(), *imr = json_object();
 	NFTJ_BUILD_OPTS(bo, .target = o->target,
 			.flags = o->no_load ? NFTJ_F_NO_LOAD : 0,
+			.no_opt = o->no_opt,
 			.imr_stages = o->dump_imr, .imr_cb = imr_dump,
 			.imr_ctx = imr);
 	struct nftj_prog jp;
@@ -182,12 +193,15 @@ static json_t *chain_report(struct compile_opts *o,
 
 			first = json_pack("{s:I, s:i, s:s}", "handle",
 					  (json_int_t)u->handle, "index",
-					  ch->first_unsupported, "reason",
-					  u->reason);
+					  (int)u->pos, "reason", u->reason);
 		}
 		json_object_set_new(r, "fallback", report_fallback(&jp));
 		json_object_set_new(r, "insns", json_integer(jp.insns));
 		json_object_set_new(r, "programs", json_integer(jp.nseg));
+		json_object_set_new(r, "optimizer", report_opt(&jp));
+		if (o->predicates)
+			json_object_set_new(r, "predicates",
+					    report_predicates(&jp));
 		if (o->target == NFTJ_TARGET_KERNEL)
 			json_object_set_new(r, "services", services_json(&jp));
 	}
@@ -227,6 +241,57 @@ static json_t *chain_report(struct compile_opts *o,
 	}
 	nftj_prog_free(&jp);
 	return r;
+}
+
+/* "  chain c rule handle 4: th[2:2] in 0x0016, meta mark in 0x01-0x0f" */
+static void print_predicates(json_t *pred)
+{
+	json_t *ch, *rule, *term, *iv;
+	size_t i, j, k, m;
+
+	json_array_foreach(pred, i, ch) {
+		json_array_foreach(json_object_get(ch, "rules"), j, rule) {
+			printf("  chain %s rule handle %lld%s:",
+			       json_string_value(json_object_get(ch, "chain")),
+			       json_integer_value(json_object_get(rule,
+								  "handle")),
+			       json_is_true(json_object_get(rule, "exact")) ?
+			       "" : " (at most)");
+			if (json_is_true(json_object_get(rule, "empty"))) {
+				printf(" nothing\n");
+				continue;
+			} else if (!json_array_size(json_object_get(rule,
+								  "terms")))
+				printf(" every packet");
+			json_array_foreach(json_object_get(rule, "terms"), k,
+					   term) {
+				json_t *f = json_object_get(term, "field");
+
+				if (json_object_get(f, "meta"))
+					printf("%s meta %s", k ? "," : "",
+					       json_string_value(json_object_get(
+							f, "meta")));
+				else
+					printf("%s %s[%lld:%lld]", k ? "," : "",
+					       json_string_value(json_object_get(
+							f, "base")),
+					       json_integer_value(json_object_get(
+							f, "offset")),
+					       json_integer_value(json_object_get(
+							f, "len")));
+				printf(" in");
+				json_array_foreach(json_object_get(term,
+							"intervals"), m, iv)
+					printf("%s %s-%s", m ? "," : "",
+					       json_string_value(json_array_get(iv, 0)),
+					       json_string_value(json_array_get(iv, 1)));
+				if (!json_array_size(json_object_get(term,
+							"intervals")))
+					printf(" nothing");
+			}
+			putchar('\n');
+		}
+	}
 }
 
 static void print_text(json_t *r)
@@ -284,6 +349,8 @@ static void print_text(json_t *r)
 		       json_integer_value(json_object_get(r, "insns")),
 		       json_string_value(json_object_get(r,
 							 "verifier_log")));
+	report_opt_print(stdout, json_object_get(r, "optimizer"), "  ");
+	print_predicates(json_object_get(r, "predicates"));
 	json_object_foreach(json_object_get(r, "imr"), stage, lines) {
 		printf("; imr after %s\n", stage);
 		json_array_foreach(lines, i, v)
@@ -356,6 +423,8 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		{ "disasm", no_argument, NULL, 'd' },
 		{ "no-load", no_argument, NULL, 'L' },
 		{ "dump-imr", required_argument, NULL, 'I' },
+		{ "no-opt", required_argument, NULL, 'O' },
+		{ "predicates", no_argument, NULL, 'P' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -376,6 +445,17 @@ int cmd_compile(int argc, char **argv, const char *netns)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'O': {
+			char why[128];
+
+			if (opt_parse_passes(optarg, &o.no_opt, why,
+					     sizeof(why))) {
+				cli_errmsg("compile: --no-opt: %s", why);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'P': o.predicates = true; break;
 		case 'n': netns = optarg; break;
 		case 'f':
 			if (cli_family_parse(optarg, &o.family)) {

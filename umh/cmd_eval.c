@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "jit.h"
 #include "pkt.h"
+#include "opt.h"
 #include "report.h"
 #include "ruletext.h"
 #include "testrun.h"
@@ -27,13 +28,14 @@ struct eval_opts {
 	struct testrun_meta m;
 	bool json;
 	unsigned int flags;
+	unsigned int no_opt;	/* optimizer passes off */
 };
 
 static const char usage[] =
 "Usage: nft-jit eval [-n NETNS] -t TABLE -c CHAIN [--family FAMILY]\n"
 "                    [--iif NAME] [--oif NAME] [--mark N] [--skuid N --skgid N]\n"
 "                    [--pkttype host|broadcast|multicast|otherhost]\n"
-"                    [-j] (PACKET_HEX... | -r FILE.pcap)\n"
+"                    [--no-opt PASS[,PASS...]] [-j] (PACKET_HEX... | -r FILE.pcap)\n"
 "\n"
 "Compile base chain CHAIN of table TABLE for the test target and run each\n"
 "packet through it with BPF_PROG_TEST_RUN, as the chain's hook would see\n"
@@ -54,6 +56,9 @@ static const char usage[] =
 "      --skgid N        ... and group N\n"
 "      --pkttype T      link-layer packet type, default host\n"
 "  -r, --read FILE      read packets from a pcap file\n"
+"      --no-opt PASSES  switch optimizer passes off (dead, shadow, fuse,\n"
+"                       all): verdicts, counters and deciding rules are the\n"
+"                       same with every pass on or off\n"
 "  -j, --json           JSON output\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
 "      --slow-loads     testing: read every packet byte with\n"
@@ -110,6 +115,7 @@ static json_t *packet_result(const struct nftj_prog *jp,
 {
 	const struct imr_prog *p = &jp->imr;
 	json_t *o, *counted = json_array();
+	const struct imr_rule *r;
 	uint32_t id;
 
 	/* once per count: a chain entered twice counts its rules twice */
@@ -126,10 +132,10 @@ static json_t *packet_result(const struct nftj_prog *jp,
 		json_object_set_new(o, "rule", report_rule_ref(jp, decided));
 	else
 		json_object_set_new(o, "rule", json_null());
-	if (NFTJ_RET_IS_RESUME(ret) &&
-	    NFTJ_RET_RESUME_RULE(ret) < p->chains[0].nrules)
-		json_object_set_new(o, "resume", report_rule_ref(jp,
-			p->chains[0].rules[NFTJ_RET_RESUME_RULE(ret)].id));
+	r = NFTJ_RET_IS_RESUME(ret) ?
+	    imr_rule_at_pos(&p->chains[0], NFTJ_RET_RESUME_RULE(ret)) : NULL;
+	if (r)
+		json_object_set_new(o, "resume", report_rule_ref(jp, r->id));
 	else
 		json_object_set_new(o, "resume", json_null());
 	return o;
@@ -220,7 +226,7 @@ static int packet_nfproto(const struct nftj_prog *jp, const struct pkt *pk,
 
 static int run(struct eval_opts *o, struct pkt_list *pl)
 {
-	NFTJ_BUILD_OPTS(bo, .flags = o->flags);
+	NFTJ_BUILD_OPTS(bo, .flags = o->flags, .no_opt = o->no_opt);
 	struct nftj_ruleset rs = {};
 	struct nftj_prog jp;
 	struct ruletext *rt = NULL;
@@ -324,6 +330,7 @@ int cmd_eval(int argc, char **argv, const char *netns)
 		{ "json", no_argument, NULL, 'j' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "slow-loads", no_argument, NULL, 'S' },
+		{ "no-opt", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -341,6 +348,13 @@ int cmd_eval(int argc, char **argv, const char *netns)
 		case 'n': netns = optarg; break;
 		case 'I': o.iif = optarg; break;
 		case 'S': o.flags |= NFTJ_F_SLOW_LOADS; break;
+		case 'N':
+			if (opt_parse_passes(optarg, &o.no_opt, ebuf,
+					     sizeof(ebuf))) {
+				cli_errmsg("eval: --no-opt: %s", ebuf);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'O': o.oif = optarg; break;
 		case 'f':
 			if (cli_family_parse(optarg, &o.family))

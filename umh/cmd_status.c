@@ -15,6 +15,7 @@
 #include <linux/netfilter.h>
 
 #include "cli.h"
+#include "report.h"
 #include "status.h"
 
 static const char usage[] =
@@ -208,6 +209,7 @@ static void print_chain(json_t *r, long long genid)
 		printf("  verifier log:\n");
 		print_indented("    ", jstr(r, "verifier_log"));
 	}
+	report_opt_print(stdout, json_object_get(r, "optimizer"), "  ");
 	if (json_is_string(json_object_get(r, "disassembly_error")))
 		printf("  no disassembly: %s\n", jstr(r, "disassembly_error"));
 	if (json_is_array(json_object_get(r, "disassembly"))) {

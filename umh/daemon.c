@@ -486,7 +486,7 @@ static void first_interpreted(const struct nftj_prog *jp,
 	u = &ch->rules[ch->first_unsupported];
 	ci->first = true;
 	ci->first_handle = u->handle;
-	ci->first_index = ch->first_unsupported;
+	ci->first_index = (int)u->pos;
 	ci->first_reason = u->reason;
 }
 

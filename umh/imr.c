@@ -87,6 +87,28 @@ bool imr_expr_equal(const struct imr_expr *a, const struct imr_expr *b)
 	return imr_expr_equal(a->child, b->child);
 }
 
+uint32_t imr_rule_pos(const struct imr_chain *ch, size_t i)
+{
+	return i < ch->nrules ? ch->rules[i].pos : ch->npos;
+}
+
+const struct imr_rule *imr_rule_at_pos(const struct imr_chain *ch,
+				       uint32_t pos)
+{
+	size_t lo = 0, hi = ch->nrules, mid;
+
+	/* positions only grow along the chain */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ch->rules[mid].pos < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ch->nrules && ch->rules[lo].pos == pos ?
+	       &ch->rules[lo] : NULL;
+}
+
 static void imr_rule_release(struct imr_rule *r)
 {
 	size_t i;
@@ -114,6 +136,9 @@ void imr_prog_free(struct imr_prog *p)
 	free(p->rule_by_id);
 	free(p->chain_of_id);
 	free(p->svcs);
+	for (i = 0; i < p->nghosts; i++)
+		free(p->ghosts[i]);
+	free(p->ghosts);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -194,11 +194,16 @@ struct imr_stmt {
 struct imr_rule {
 	uint64_t handle;
 	uint32_t id;			/* program-wide rule id */
+	uint32_t pos;			/* its index in the kernel's chain:
+					 * where the interpreter resumes */
 	struct imr_stmt *stmts;
 	size_t nstmts;
 	bool unsupported;		/* left to the interpreter */
 	char reason[IMR_REASON_MAX];
 	bool has_counter;
+	bool removed;			/* a ghost: the optimizer removed it
+					 * (prog.ghosts), only its identity
+					 * is left */
 };
 
 struct imr_chain {
@@ -209,6 +214,8 @@ struct imr_chain {
 	uint32_t policy;		/* NF_ACCEPT / NF_DROP */
 	struct imr_rule *rules;
 	size_t nrules;
+	uint32_t npos;			/* rules of the kernel's chain (the
+					 * optimizer may remove some here) */
 	int first_unsupported;		/* rule index, -1 if all supported */
 	unsigned int depth;		/* longest jump path below, 0 = leaf */
 };
@@ -243,6 +250,8 @@ struct imr_prog {
 	int *chain_of_id;		/* id -> chain index */
 	struct imr_svc *svcs;		/* services, IMR_CAP_SERVICES */
 	size_t nsvcs;
+	struct imr_rule **ghosts;	/* rules the optimizer removed */
+	size_t nghosts;
 };
 
 struct imr_expr *imr_expr_new(enum imr_expr_type type, uint8_t len);
@@ -261,6 +270,12 @@ const char *imr_svc_kind_name(enum imr_svc_kind k);
 /* leave a rule to the interpreter with a reason; the first reason stays */
 void imr_unsupported(struct imr_rule *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* where the interpreter resumes before rule i of ch (npos: the end) */
+uint32_t imr_rule_pos(const struct imr_chain *ch, size_t i);
+/* the rule at kernel position pos, NULL if none (the end, or removed) */
+const struct imr_rule *imr_rule_at_pos(const struct imr_chain *ch,
+				       uint32_t pos);
 
 /* one line per rule, for `nft-jit compile -d` and the docs */
 void imr_rule_print(const struct imr_prog *p, const struct imr_rule *r,

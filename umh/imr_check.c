@@ -290,6 +290,39 @@ static int check_rule_ids(struct check *k, const struct imr_ids *ids,
 	return 0;
 }
 
+/*
+ * Rules the optimizer removed keep their id (counters, reports): each a
+ * ghost, indexed like a rule, with the chain and handle the id had.
+ */
+static int check_ghosts(struct check *k, const struct imr_ids *ids,
+			bool *seen)
+{
+	const struct imr_prog *p = k->p;
+	size_t i;
+
+	k->rule = NULL;
+	for (i = 0; i < p->nghosts; i++) {
+		const struct imr_rule *g = p->ghosts[i];
+		int c;
+
+		if (!g->removed || g->id >= p->nrule_ids || seen[g->id] ||
+		    p->rule_by_id[g->id] != g)
+			return bad(k, "removed rule id %u: not a ghost, seen or not indexed",
+				   g->id);
+		seen[g->id] = true;
+		c = p->chain_of_id[g->id];
+		if (c < 0 || (size_t)c >= p->nchains ||
+		    g->pos >= p->chains[c].npos)
+			return bad(k, "removed rule id %u: chain %d, position %u",
+				   g->id, c, g->pos);
+		if (ids && (g->id >= ids->n || ids->chain[g->id] != c ||
+			    ids->handle[g->id] != g->handle))
+			return bad(k, "removed rule id %u was another rule's",
+				   g->id);
+	}
+	return 0;
+}
+
 static int check_chains(struct check *k, const struct imr_ids *ids)
 {
 	const struct imr_prog *p = k->p;
@@ -321,6 +354,12 @@ static int check_chains(struct check *k, const struct imr_ids *ids)
 			k->rule = r;
 			if (r->unsupported && first < 0)
 				first = (int)j;
+			if (r->removed || r->pos >= ch->npos ||
+			    (j && r->pos <= ch->rules[j - 1].pos)) {
+				err = bad(k, "kernel position %u of %u out of order",
+					  r->pos, ch->npos);
+				break;
+			}
 			err = check_rule_ids(k, ids, seen);
 			for (m = 0; m < r->nstmts && !err; m++)
 				err = check_stmt(k, &r->stmts[m],
@@ -333,8 +372,11 @@ static int check_chains(struct check *k, const struct imr_ids *ids)
 			err = bad(k, "chain %s: first_unsupported %d, rule %d is the first",
 				  ch->name, ch->first_unsupported, first);
 	}
+	err = err ?: check_ghosts(k, ids, seen);
+	nrules += p->nghosts;
 	if (!err && nrules != p->nrule_ids)
-		err = bad(k, "%zu rules, %u ids", nrules, p->nrule_ids);
+		err = bad(k, "%zu rules and ghosts, %u ids", nrules,
+			  p->nrule_ids);
 	if (!err && ids && ids->n != p->nrule_ids)
 		err = bad(k, "%u rule ids, %zu before this pass",
 			  p->nrule_ids, ids->n);

@@ -14,6 +14,7 @@
 
 #include "build.h"
 #include "jit.h"
+#include "opt.h"
 #include "linkbtf.h"
 #include "pass.h"
 #include "setmap.h"
@@ -42,7 +43,7 @@ int nftj_target_parse(const char *s, enum nftj_target *t)
 
 size_t nftj_prog_rules(const struct nftj_prog *jp)
 {
-	return jp->imr.nchains ? jp->imr.chains[0].nrules : 0;
+	return jp->imr.nchains ? jp->imr.chains[0].npos : 0;
 }
 
 size_t nftj_prog_compiled(const struct nftj_prog *jp)
@@ -53,8 +54,9 @@ size_t nftj_prog_compiled(const struct nftj_prog *jp)
 							  jp->insns)))
 		return 0;
 	ch = &jp->imr.chains[0];
-	return ch->first_unsupported < 0 ? ch->nrules :
-	       (size_t)ch->first_unsupported;
+	/* kernel positions: rules the optimizer removed count as run */
+	return ch->first_unsupported < 0 ? ch->npos :
+	       ch->rules[ch->first_unsupported].pos;
 }
 
 static int create_maps(struct nftj_prog *jp)
@@ -296,6 +298,7 @@ struct pipe {
 	const struct nftj_kfunc *kf;
 	const struct cg_target *t;
 	struct cg_opts cgo;
+	unsigned int no_opt;		/* OPT_* passes switched off */
 	struct imr_ids ids;		/* after the builder: ids stay */
 	double t0;
 };
@@ -320,7 +323,7 @@ static int stage_build(struct pipe *x)
 
 static int stage_optimize(struct pipe *x)
 {
-	return imr_optimize(&x->jp->imr);
+	return imr_optimize(&x->jp->imr, x->no_opt, &x->jp->opt);
 }
 
 /* the planner lays the program out; the IMR is cut where it stops */
@@ -481,7 +484,8 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 	struct pipe x = {
 		.jp = jp, .rs = rs, .family = family, .table = table,
 		.chain = chain, .flags = OPT(opts, flags, 0),
-		.kf = OPT(opts, kfunc, NULL), .t0 = now_ms(),
+		.kf = OPT(opts, kfunc, NULL), .no_opt = OPT(opts, no_opt, 0),
+		.t0 = now_ms(),
 	};
 	enum nftj_stage st, last = NFTJ_STAGE_LOAD;
 	int err = 0;
@@ -543,6 +547,7 @@ void nftj_prog_free(struct nftj_prog *jp)
 	free(jp->log);
 	free(jp->svc);
 	nftj_kfunc_release(&jp->kfunc);
+	opt_report_free(&jp->opt);
 	imr_prog_free(&jp->imr);
 	nftj_prog_init(jp);
 }

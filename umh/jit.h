@@ -13,6 +13,7 @@
 #include "bpfbuf.h"
 #include "cg/codegen.h"
 #include "imr.h"
+#include "opt.h"
 #include "kfunc.h"
 #include "model.h"
 
@@ -60,6 +61,7 @@ struct nftj_prog {
 					 * order; its strings are the IMR's */
 	size_t nsvc;
 	struct nftj_kfunc kfunc;	/* services: the kfunc, its BTF */
+	struct opt_report opt;		/* what the optimizer did */
 	bool no_load;			/* NFTJ_F_NO_LOAD: emitted only */
 	bool fault_verifier;		/* NFTJ_F_FAULT_VERIFIER (testing) */
 };
@@ -112,6 +114,7 @@ struct nftj_build_opts {
 	 * chain).  Copied, its BTF fd duplicated; NULL: found when needed.
 	 */
 	const struct nftj_kfunc *kfunc;
+	unsigned int no_opt;		/* optimizer passes off (OPT_*, opt.h) */
 	/*
 	 * imr_cb(stage, IMR, imr_ctx) after each IMR stage whose bit
 	 * (1u << NFTJ_STAGE_*) is in imr_stages, once the IMR passed

@@ -13,11 +13,10 @@
 #include "imr.h"
 
 /*
- * Optimize the program (optimize.c): a slot, empty for now.  May rewrite
- * rules within what docs/imr.md allows; keeps every invariant imr_check()
- * tests.  0 or -errno.
+ * The optimizer, imr_optimize() (opt.h, docs/optimizer.md): rewrites rules
+ * within what docs/imr.md allows and keeps every invariant imr_check()
+ * tests.
  */
-int imr_optimize(struct imr_prog *p);
 
 /*
  * The program stops before base chain rule `rule` (cg_plan()'s cut):

@@ -29,6 +29,7 @@
 #include "annotate.h"
 #include "cli.h"
 #include "jit.h"
+#include "report.h"
 #include "kctl.h"
 #include "ruletext.h"
 #include "status.h"
@@ -520,6 +521,8 @@ static json_t *chain_status(struct ctx *c, const struct nftnl_chain *nc)
 			err = nftj_prog_build(&jp, &c->rs, family, table,
 					      chain, &bo);
 		set(r, "disassembly_generation", json_integer(c->rs.genid));
+		if (jp.imr.nchains)
+			set(r, "optimizer", report_opt(&jp));
 		if (!err && jp.insns) {
 			rt = ruletext_load(family, table);
 			set(r, "disassembly", nftj_annotate_json(&jp, rt));

@@ -97,12 +97,36 @@ expect "usage: bench without packets" 2 "are required" -- "$JIT" bench -t lnk -c
 expect "attach --link --help" 0 "" -- "$JIT" attach --link --help
 expect "bench --help" 0 "" -- "$JIT" bench --help
 
+
+# the optimizer: what each pass removed, the lint, the switches, the boxes
+ip netns exec "$NS" nft -f tests/rulesets/071-opt-dead-shadow.nft
+json "compile -j: the optimizer's report and lint" \
+	'[p["name"] for p in d["compile"][0]["optimizer"]["passes"]][:3] == ["dead", "shadow", "fuse"] and {"pass": "shadow", "chain": "c", "handle": 4, "by": 3, "text": "chain c: rule handle 4 can never match: rule handle 3 catches all its packets"} in d["compile"][0]["optimizer"]["lint"] and any(n["pass"] == "dead" and n["handle"] == 6 for n in d["compile"][0]["optimizer"]["lint"]) and not any(n["handle"] in (5, 7) for n in d["compile"][0]["optimizer"]["lint"]) and d["compile"][0]["compiled"] == d["compile"][0]["rules"] == 20' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t
+if "$JIT" -n "$NS" compile --no-load -t t | grep -qx "    chain c: rule handle 4 can never match: rule handle 3 catches all its packets"; then
+	ok "compile: the lint in the text report"
+else
+	fail "compile: the lint in the text report"
+fi
+json "compile --no-opt=all: every pass off, nothing removed" \
+	'all(not p["ran"] and p["rules_removed"] == 0 for p in d["compile"][0]["optimizer"]["passes"]) and d["compile"][0]["optimizer"]["lint"] == []' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t --no-opt=all
+json "compile --no-opt=shadow: the other passes run" \
+	'{p["name"]: p["ran"] for p in d["compile"][0]["optimizer"]["passes"]}.items() >= {"dead": True, "shadow": False, "fuse": True}.items() and not any(n["pass"] == "shadow" for n in d["compile"][0]["optimizer"]["lint"])' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t --no-opt=shadow
+json "compile --predicates: a rule's box" \
+	'{"handle": 3, "exact": True, "empty": False}.items() <= d["compile"][0]["predicates"][0]["rules"][0].items() and any(t["field"].get("base") == "nh" and t["field"]["offset"] == 12 and t["intervals"] == [["0x0a000000", "0x0affffff"]] for t in d["compile"][0]["predicates"][0]["rules"][0]["terms"]) and d["compile"][0]["predicates"][0]["chain"] == "c"' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t --predicates --no-opt=all
+ip netns exec "$NS" nft delete table inet t
+
 pcap=$(mktemp)
 printf 'not a pcap' >"$pcap"
 expect "usage: no command" 2 "" -- "$JIT"
 expect "usage: unknown command" 2 "unknown command" -- "$JIT" frobnicate
 expect "usage: unknown target" 2 "unknown target" -- "$JIT" compile --target x
 expect "usage: unknown stage" 2 "stages are build" -- "$JIT" compile --dump-imr emit
+expect "usage: unknown optimizer pass" 2 "compile: --no-opt: unknown pass 'nope' \\(passes: dead, shadow, fuse" -- "$JIT" compile --no-opt=nope
+expect "usage: eval, unknown optimizer pass" 2 "eval: --no-opt: unknown pass" -- "$JIT" eval -t t -c c --no-opt=dead,nope 4500
 expect "usage: eval without packets" 2 "hex arguments or -r" -- "$JIT" -n "$NS" eval -t filter -c input
 expect "usage: bad hex" 2 "not a packet in hex" -- "$JIT" -n "$NS" eval -t filter -c input 45zz
 expect "unknown netns" 1 "network namespace" -- "$JIT" -n nftj-no-such-ns compile

@@ -24,6 +24,7 @@ Writes OUT/benchmarks.json, OUT/benchmarks.md and OUT/benchmarks.png.
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -58,7 +59,8 @@ def loadavg():
 
 def nft_jit(args, ns, extra):
     cmd = [args.nft_jit, "-n", ns, "bench", "-t", "t", "-c", "c", "-j",
-           "--dst4", netns.SEND_DST4, "--oif", netns.VETH] + extra
+           "--dst4", netns.SEND_DST4, "--oif", netns.VETH,
+           "--target", args.target] + extra
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         raise CaseError("%s: %s" % (" ".join(cmd[3:]),
@@ -85,6 +87,40 @@ def hits(case):
         if i < len(rules):
             rules[i] += 1
     return {"policy": policy, "tenths": tenth, "rules": rules}
+
+
+def opt_passes(args):
+    """The optimizer's passes, as nft-jit names them."""
+    proc = subprocess.run([args.nft_jit, "compile", "--no-opt=?"],
+                          capture_output=True, text=True)
+    m = re.search(r"\(passes: (.*?), all\)", proc.stderr)
+    if not m:
+        raise CaseError("nft-jit names no optimizer passes: %s" %
+                        proc.stderr.strip())
+    return [x.strip() for x in m.group(1).split(",")]
+
+
+def pass_share(args, cfg, ns, pkts):
+    """JIT cost with each optimizer pass off in turn, and all off: each
+    configuration its own interleaved run of floor, interpreter and JIT,
+    so that every ratio is one run's."""
+    out = {}
+    for off in opt_passes(args) + ["all"]:
+        res = nft_jit(args, ns, [
+            "-r", pkts, "--no-opt", off, "--reps", str(cfg["reps"]),
+            "--min-time", str(cfg["min_time"]), "--testrun-repeat", "1",
+            "--testrun-budget", "1"])
+        raw = res["ns_per_packet"]
+        if "jit" not in raw:
+            continue
+        jit = spread([a - b for a, b in zip(raw["jit"], raw["floor"])])
+        interp = spread([a - b for a, b in zip(raw["interp"],
+                                               raw["floor"])])
+        out[off] = {"jit_cost": jit, "interp_cost": interp,
+                    "ratio": interp["median"] / jit["median"]
+                    if jit["median"] > 0 else None,
+                    "insns": res.get("link", {}).get("insns")}
+    return out
 
 
 def run_case(case, args, cfg, work):
@@ -120,6 +156,8 @@ def run_case(case, args, cfg, work):
             "-r", pkts, "--reps", str(cfg["reps"]), "--min-time",
             str(cfg["min_time"]), "--testrun-repeat",
             str(cfg["tr_repeat"]), "--testrun-budget", str(cfg["tr_budget"])])
+        if case.kind == "acl" and args.passes and case.nrules >= 100:
+            out["passes_off"] = pass_share(args, cfg, tn.name, pkts)
     ns = res["ns_per_packet"]
     floor = ns["floor"]
     out["floor"] = spread(floor)
@@ -197,6 +235,14 @@ def main():
                     help="cases whose name contains this")
     ap.add_argument("--note", default="",
                     help="a remark for the report, e.g. a shared machine")
+    ap.add_argument("--target", choices=("link", "kernel"), default="link",
+                    help="the program timed: link (default; any kernel "
+                    ">= 6.4) or kernel (the kernel part: make bench-vm)")
+    ap.add_argument("--name", default="benchmarks",
+                    help="base name of the files written in --out")
+    ap.add_argument("--no-passes", dest="passes", action="store_false",
+                    help="skip the optimizer's share (each pass off in "
+                    "turn on the ACLs of 100 rules and more)")
     ap.add_argument("--no-gate", action="store_true",
                     help="skip the link target's differential tests "
                     "(development only: the report says so)")
@@ -207,7 +253,11 @@ def main():
     cfg = dict(QUICK if args.quick else FULL)
     start = time.time()
     checked = {"summary": "skipped (--no-gate)"}
-    if not args.no_gate:
+    if args.target == "kernel":
+        checked = {"summary": "the kernel target's differential suite is "
+                   "tools/vm-diff-kernel (make check); here each case's "
+                   "per-packet verdict check"}
+    elif not args.no_gate:
         checked = gate(args, cfg["gate_packets"])
         if checked is None:
             print("bench: the link target's differential tests failed: "
@@ -236,17 +286,19 @@ def main():
         netns.cleanup_all()
     doc = {"machine": machine(), "mode": "quick" if args.quick else "full",
            "config": dict(cfg, seed=args.seed),
-           "command": "make bench" + (" BENCH_QUICK=1" if args.quick
-                                      else ""),
+           "command": ("make bench-vm" if args.target == "kernel" else
+                       "make bench") + (" BENCH_QUICK=1" if args.quick
+                                        else ""),
+           "target": args.target,
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "seconds": round(time.time() - start),
            "loadavg": {"samples": load,
                        "max_1min": max(x[0] for x in load)},
            "note": args.note, "gate": checked, "cases": results}
     os.makedirs(args.out, exist_ok=True)
-    report.write(doc, args.out)
-    print("wrote %s/benchmarks.{json,md,png} in %ds" % (args.out,
-                                                        doc["seconds"]))
+    report.write(doc, args.out, args.name)
+    print("wrote %s/%s.{json,md,png} in %ds" % (args.out, args.name,
+                                                doc["seconds"]))
     return 1 if any("error" in r for r in results) else 0
 
 

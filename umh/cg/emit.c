@@ -46,9 +46,11 @@ void cg_policy_verdict(struct cg *c)
 		 NFTJ_RULE_POLICY);
 }
 
+/* rule: an IMR index of the base chain; the kernel resumes at its position */
 void cg_resume(struct cg *c, size_t rule)
 {
-	E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(rule)));
+	E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(
+		imr_rule_pos(&c->p->chains[0], rule))));
 	E(c, I_EXIT());
 }
 
@@ -594,7 +596,8 @@ static void emit_svc_call(struct cg *c, uint32_t svc)
 static void emit_svc_unexpected(struct cg *c)
 {
 	if (c->in_main && !c->side_effect)
-		E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(c->rule_idx)));
+		E(c, I_MOV32_IMM(R0, (int32_t)NFTJ_RET_RESUME(
+			imr_rule_pos(&c->p->chains[0], c->rule_idx))));
 	else
 		E(c, I_MOV32_IMM(R0, (int32_t)CG_RET_FALLBACK));
 	E(c, I_EXIT());

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The optimizer: passes over the IMR between the builder and the code
+ * generator (docs/optimizer.md).  A pass may change the IMR only where
+ * the interpreter could not tell the difference: the same verdict, the
+ * same counters and side effects, the same deciding rule, for every
+ * packet.  Each pass can be switched off (`nft-jit compile --no-opt`).
+ *
+ * Passes see only the rules the program runs: those before a chain's
+ * first rule left to the interpreter.
+ */
+#ifndef NFTJ_OPT_H
+#define NFTJ_OPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imr.h"
+
+enum opt_pass_id {
+	OPT_DEAD,	/* rules that can never match */
+	OPT_SHADOW,	/* rules an earlier rule decides for whole */
+	OPT_FUSE,	/* a rule's tests of one field as one test */
+	OPT_NPASSES,
+};
+
+#define OPT_ALL		((1u << OPT_NPASSES) - 1)
+
+/* a rule a pass removed, for the lint users read */
+struct opt_note {
+	enum opt_pass_id pass;
+	size_t chain;
+	uint64_t handle;	/* the rule removed */
+	uint64_t by;		/* OPT_SHADOW: the rule that catches all its
+				 * packets */
+};
+
+struct opt_pass_stats {
+	uint32_t rules_removed;
+	uint32_t tests_before;	/* OPT_FUSE: tests it rewrote, */
+	uint32_t tests_after;	/*   and what they became */
+	double ms;
+};
+
+struct opt_report {
+	unsigned int ran;	/* passes that ran, 1 << id */
+	double analyze_ms;	/* canonical predicates, every chain */
+	struct opt_pass_stats pass[OPT_NPASSES];
+	struct opt_note *notes;
+	size_t nnotes;
+};
+
+const char *opt_pass_name(enum opt_pass_id id);
+/* "dead,fuse" or "all" into a mask of passes; -EINVAL with *why */
+int opt_parse_passes(const char *list, unsigned int *mask, char *why,
+		     size_t whylen);
+/* "rule handle 42 can never match: rule handle 17 catches all its packets" */
+int opt_note_print(const struct imr_prog *p, const struct opt_note *n,
+		   char *buf, size_t size);
+
+/* run every pass not in `off`, in order; 0 or -ENOMEM */
+int imr_optimize(struct imr_prog *p, unsigned int off, struct opt_report *rep);
+void opt_report_free(struct opt_report *rep);
+
+#endif /* NFTJ_OPT_H */
