@@ -403,6 +403,12 @@ static int check_refs(struct check *k)
 	return 0;
 }
 
+static bool svc_of_ghost(const struct imr_prog *p, const struct imr_svc *s)
+{
+	return s->rule_id < p->nrule_ids && p->rule_by_id &&
+	       p->rule_by_id[s->rule_id] && p->rule_by_id[s->rule_id]->removed;
+}
+
 int imr_check(const struct imr_prog *p, const struct imr_ids *ids,
 	      char *why, size_t whylen)
 {
@@ -423,9 +429,13 @@ int imr_check(const struct imr_prog *p, const struct imr_ids *ids,
 	err = check_chains(&k, ids);
 	if (!err)
 		err = check_refs(&k);
-	/* each service is named by one statement: its own */
+	/*
+	 * each service is named by one statement: its own; a rule the
+	 * optimizer removed names none any more (prune drops its services)
+	 */
 	for (i = 0; !err && i < p->nsvcs; i++)
-		if (k.svc_stmts[i] != 1)
+		if (k.svc_stmts[i] != 1 &&
+		    !(k.svc_stmts[i] == 0 && svc_of_ghost(p, &p->svcs[i])))
 			err = bad(&k, "service %zu: %u statements", i,
 				  k.svc_stmts[i]);
 out:

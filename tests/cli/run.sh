@@ -117,6 +117,9 @@ json "compile --no-opt=shadow: the other passes run" \
 json "compile --predicates: a rule's box" \
 	'{"handle": 3, "exact": True, "empty": False}.items() <= d["compile"][0]["predicates"][0]["rules"][0].items() and any(t["field"].get("base") == "nh" and t["field"]["offset"] == 12 and t["intervals"] == [["0x0a000000", "0x0affffff"]] for t in d["compile"][0]["predicates"][0]["rules"][0]["terms"]) and d["compile"][0]["predicates"][0]["chain"] == "c"' \
 	-- "$JIT" -n "$NS" compile -j --no-load -t t --predicates --no-opt=all
+json "kernel target: the services of removed rules go with them" \
+	'd["compile"][0]["status"] == "jit" and d["compile"][0]["compiled"] == 20 and len(d["compile"][0]["optimizer"]["lint"]) >= 9' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t --target kernel
 ip netns exec "$NS" nft delete table inet t
 
 pcap=$(mktemp)
