@@ -196,6 +196,14 @@ static void emit_node(struct femit *x, uint32_t n)
 	}
 	right = L(c);
 	E(c, I_LDX(BPF_DW, R1, R_FP, FP_TREE_KEY(x->f->key_slot[nd->field])));
+	/*
+	 * Newer verifiers link a filled register to its stack slot: what
+	 * the branch proves would narrow the slot, and the next tree's
+	 * branches on it would mark it precise, so that states of
+	 * different leaves no longer prune each other.  An ALU operation
+	 * other than add ends the link.
+	 */
+	E(c, I_ALU64_IMM(BPF_OR, R1, 0));
 	if (nd->split <= 0x7fffffff) {
 		J(c, BPF_JGT, R1, (int32_t)nd->split, right);
 	} else {

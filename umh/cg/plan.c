@@ -171,7 +171,7 @@ static void plan_cut(struct cg_plan *plan, size_t i, const char *fmt, ...)
 /* instructions of one forest at most: its jumps must reach (16 bits) */
 #define CG_FOREST_INSNS	30000
 /* instructions of forests in one segment (the verifier's 1M budget) */
-#define CG_SEG_FOREST_INSNS	250000
+#define CG_SEG_FOREST_INSNS	40000
 /* rules a forest starts with; halved until it fits */
 #define CG_FOREST_RULES	2048
 
