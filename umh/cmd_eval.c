@@ -57,7 +57,7 @@ static const char usage[] =
 "      --pkttype T      link-layer packet type, default host\n"
 "  -r, --read FILE      read packets from a pcap file\n"
 "      --no-opt PASSES  switch optimizer passes off (dead, shadow, fuse,\n"
-"                       all): verdicts, counters and deciding rules are the\n"
+"                       tree, all): verdicts, counters and deciding rules are the\n"
 "                       same with every pass on or off\n"
 "  -j, --json           JSON output\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"

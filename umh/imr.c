@@ -126,6 +126,7 @@ void imr_prog_free(struct imr_prog *p)
 		for (j = 0; j < p->chains[i].nrules; j++)
 			imr_rule_release(&p->chains[i].rules[j]);
 		free(p->chains[i].rules);
+		free(p->chains[i].runs);
 	}
 	free(p->chains);
 	for (i = 0; i < p->nsets; i++) {
@@ -465,4 +466,22 @@ void imr_unsupported(struct imr_rule *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
 	va_end(ap);
+}
+
+bool imr_tree_rule_ok(const struct imr_rule *r)
+{
+	const struct imr_stmt *v;
+	size_t i;
+
+	if (r->unsupported || r->removed || !r->nstmts)
+		return false;
+	v = &r->stmts[r->nstmts - 1];
+	if (v->type != IMR_S_VERDICT ||
+	    (v->verdict != IMR_V_ACCEPT && v->verdict != IMR_V_DROP))
+		return false;
+	for (i = 0; i + 1 < r->nstmts; i++)
+		if (r->stmts[i].type != IMR_S_CMP &&
+		    r->stmts[i].type != IMR_S_RANGE)
+			return false;
+	return true;
 }

@@ -206,6 +206,15 @@ struct imr_rule {
 					 * is left */
 };
 
+/*
+ * A run of rules [from, to) the optimizer's tree pass chose to compile as
+ * decision trees (opt.c, cg/forest.c): consecutive supported rules made
+ * only of cmp/range tests and an accept or drop verdict.
+ */
+struct imr_run {
+	uint32_t from, to;
+};
+
 struct imr_chain {
 	char name[256];
 	bool base;
@@ -218,6 +227,8 @@ struct imr_chain {
 					 * optimizer may remove some here) */
 	int first_unsupported;		/* rule index, -1 if all supported */
 	unsigned int depth;		/* longest jump path below, 0 = leaf */
+	struct imr_run *runs;		/* tree pass: in order, disjoint */
+	size_t nruns;
 };
 
 struct imr_vmap_action {
@@ -296,6 +307,12 @@ void imr_prog_print(const struct imr_prog *p, FILE *f);
 void imr_reached(const struct imr_prog *p, bool *reached);
 bool imr_rule_runs(const struct imr_prog *p, const bool *reached,
 		   int chain, size_t i);
+
+/*
+ * A rule a tree run may hold: supported, cmp and range tests only, then
+ * accept or drop as its last statement
+ */
+bool imr_tree_rule_ok(const struct imr_rule *r);
 
 /* per rule id, what no pass after the builder may change */
 struct imr_ids {

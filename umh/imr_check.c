@@ -371,6 +371,21 @@ static int check_chains(struct check *k, const struct imr_ids *ids)
 		if (!err && ch->first_unsupported != first)
 			err = bad(k, "chain %s: first_unsupported %d, rule %d is the first",
 				  ch->name, ch->first_unsupported, first);
+		for (j = 0; j < ch->nruns && !err; j++) {
+			const struct imr_run *ru = &ch->runs[j];
+
+			if (ru->from >= ru->to || ru->to > ch->nrules ||
+			    (j && ru->from < ch->runs[j - 1].to)) {
+				err = bad(k, "chain %s: tree run [%u, %u) out of order or bounds",
+					  ch->name, ru->from, ru->to);
+				break;
+			}
+			for (m = ru->from; m < ru->to && !err; m++)
+				if (!imr_tree_rule_ok(&ch->rules[m]))
+					err = bad(k, "chain %s: rule %zu in tree run [%u, %u) is not a plain accept or drop rule",
+						  ch->name, m, ru->from,
+						  ru->to);
+		}
 	}
 	err = err ?: check_ghosts(k, ids, seen);
 	nrules += p->nghosts;

@@ -548,6 +548,7 @@ void nftj_prog_free(struct nftj_prog *jp)
 	free(jp->svc);
 	nftj_kfunc_release(&jp->kfunc);
 	opt_report_free(&jp->opt);
+	cg_plan_free(&jp->plan);
 	imr_prog_free(&jp->imr);
 	nftj_prog_init(jp);
 }

@@ -13,6 +13,10 @@
  *           `th[2:2] >= 1024, th[2:2] <= 65535` is `th[2:2] >= 1024`;
  *           a test every value passes goes, where another test of the
  *           rule already loads what it loads.
+ *   tree    maximal runs of at least OPT_TREE_MIN base chain rules made
+ *           of tests and accept or drop, without side effects, are marked
+ *           (imr_chain.runs) for the code generator to compile as
+ *           decision trees (cg/forest.c); the rules themselves stay.
  *
  * Removed rules keep their identity (rule_by_id, counters that stay 0).
  */
@@ -29,6 +33,7 @@ static const char *const pass_names[OPT_NPASSES] = {
 	[OPT_DEAD]	= "dead",
 	[OPT_SHADOW]	= "shadow",
 	[OPT_FUSE]	= "fuse",
+	[OPT_TREE]	= "tree",
 };
 
 const char *opt_pass_name(enum opt_pass_id id)
@@ -512,45 +517,6 @@ struct ftest {
 	bool exact;
 };
 
-static bool builder_fast(enum imr_base base, unsigned int off,
-			 unsigned int len)
-{
-	/* nft_payload_select_ops(), as build.c do_payload() */
-	return base != IMR_BASE_LL && (len == 1 || len == 2 || len == 4) &&
-	       off % len == 0;
-}
-
-/* an expression that loads field f, or its first n bytes (payload) */
-static struct imr_expr *field_expr(const struct pred_field *f, unsigned int n)
-{
-	struct imr_expr *e, *b;
-
-	if (f->src == PRED_SRC_META) {
-		e = imr_expr_new(IMR_E_META, 4);
-		if (e)
-			e->meta = f->meta;
-	} else {
-		e = imr_expr_new(IMR_E_PAYLOAD, (uint8_t)((n + 3) & ~3u));
-		if (e) {
-			e->payload.base = f->base;
-			e->payload.offset = f->offset;
-			e->payload.len = (uint8_t)n;
-			e->payload.fast = f->dom.kind == PRED_DOM_NEVER ?
-				builder_fast(f->base, f->offset, n) : f->fast;
-		}
-	}
-	if (!e || !f->bswap)
-		return e;
-	b = imr_expr_new(IMR_E_BSWAP, 4);
-	if (!b) {
-		imr_expr_put(e);
-		return NULL;
-	}
-	b->bswap.size = f->bswap;
-	b->child = e;
-	return b;
-}
-
 static void put_be(uint8_t *dst, pred_val v, unsigned int n)
 {
 	unsigned int i;
@@ -592,7 +558,7 @@ static int canon_tests(const struct pred_field *f, const struct pred_iv *iv,
 			out->op = IMR_EQ;
 			out->len = (uint8_t)(w - k);
 			put_be(out->val, iv[0].lo >> (8 * k), w - k);
-			out->expr = field_expr(f, w - k);
+			out->expr = pred_field_expr(f, w - k);
 			return out->expr ? 1 : -ENOMEM;
 		}
 		out->type = IMR_S_RANGE;
@@ -611,7 +577,7 @@ static int canon_tests(const struct pred_field *f, const struct pred_iv *iv,
 	} else {
 		return 0;
 	}
-	out->expr = field_expr(f, w);
+	out->expr = pred_field_expr(f, w);
 	return out->expr ? 1 : -ENOMEM;
 }
 
@@ -800,6 +766,42 @@ static int pass_fuse(struct opt_ctx *c, size_t ci, struct pred_chain *pc)
 	return err;
 }
 
+/* --------------------------------------------------------------- tree */
+
+static bool tree_rule(const struct pred_rule *pr, const struct imr_rule *r)
+{
+	return imr_tree_rule_ok(r) && pr->guarded && !pr->effects;
+}
+
+static int pass_tree(struct opt_ctx *c, size_t ci, struct pred_chain *pc)
+{
+	struct opt_pass_stats *st = &c->rep->pass[OPT_TREE];
+	struct imr_chain *ch = &c->p->chains[ci];
+	size_t i, j, end = compiled_end(ch);
+	struct imr_run *v;
+
+	/* the base chain: the planner lays out its segments */
+	if (ci != 0)
+		return 0;
+	for (i = 0; i < end; i = j + 1) {
+		for (j = i; j < end && tree_rule(&pc->rules[j], &ch->rules[j]);
+		     j++)
+			;
+		if (j - i < OPT_TREE_MIN)
+			continue;
+		v = realloc(ch->runs, (ch->nruns + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ch->runs = v;
+		v[ch->nruns].from = (uint32_t)i;
+		v[ch->nruns].to = (uint32_t)j;
+		ch->nruns++;
+		st->runs++;
+		st->run_rules += (uint32_t)(j - i);
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ pipeline */
 
 typedef int (*pass_fn)(struct opt_ctx *c, size_t ci, struct pred_chain *pc);
@@ -808,6 +810,7 @@ static const pass_fn passes[OPT_NPASSES] = {
 	[OPT_DEAD]	= pass_dead,
 	[OPT_SHADOW]	= pass_shadow,
 	[OPT_FUSE]	= pass_fuse,
+	[OPT_TREE]	= pass_tree,
 };
 
 static double now_ms(void)

@@ -21,10 +21,12 @@ enum opt_pass_id {
 	OPT_DEAD,	/* rules that can never match */
 	OPT_SHADOW,	/* rules an earlier rule decides for whole */
 	OPT_FUSE,	/* a rule's tests of one field as one test */
+	OPT_TREE,	/* runs of plain rules as decision trees */
 	OPT_NPASSES,
 };
 
 #define OPT_ALL		((1u << OPT_NPASSES) - 1)
+#define OPT_TREE_MIN	8	/* rules in the shortest tree run */
 
 /* a rule a pass removed, for the lint users read */
 struct opt_note {
@@ -39,6 +41,8 @@ struct opt_pass_stats {
 	uint32_t rules_removed;
 	uint32_t tests_before;	/* OPT_FUSE: tests it rewrote, */
 	uint32_t tests_after;	/*   and what they became */
+	uint32_t runs;		/* OPT_TREE: runs chosen, */
+	uint32_t run_rules;	/*   the rules in them */
 	double ms;
 };
 

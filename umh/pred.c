@@ -931,3 +931,43 @@ int pred_rule_print(const struct pred_chain *pc, const struct pred_rule *r,
 	       r->empty ? " (empty)" : "");
 	return (int)n;
 }
+
+/* ------------------------------------------------------ expressions */
+
+static bool builder_fast(enum imr_base base, unsigned int off,
+			 unsigned int len)
+{
+	/* nft_payload_select_ops(), as build.c do_payload() */
+	return base != IMR_BASE_LL && (len == 1 || len == 2 || len == 4) &&
+	       off % len == 0;
+}
+
+struct imr_expr *pred_field_expr(const struct pred_field *f, unsigned int n)
+{
+	struct imr_expr *e, *b;
+
+	if (f->src == PRED_SRC_META) {
+		e = imr_expr_new(IMR_E_META, 4);
+		if (e)
+			e->meta = f->meta;
+	} else {
+		e = imr_expr_new(IMR_E_PAYLOAD, (uint8_t)((n + 3) & ~3u));
+		if (e) {
+			e->payload.base = f->base;
+			e->payload.offset = f->offset;
+			e->payload.len = (uint8_t)n;
+			e->payload.fast = f->dom.kind == PRED_DOM_NEVER ?
+				builder_fast(f->base, f->offset, n) : f->fast;
+		}
+	}
+	if (!e || !f->bswap)
+		return e;
+	b = imr_expr_new(IMR_E_BSWAP, 4);
+	if (!b) {
+		imr_expr_put(e);
+		return NULL;
+	}
+	b->bswap.size = f->bswap;
+	b->child = e;
+	return b;
+}

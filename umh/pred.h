@@ -166,6 +166,12 @@ int pred_ivs_and(struct pred_iv **a, uint32_t *na, const struct pred_iv *b,
 		 uint32_t nb);
 bool pred_ivs_full(const struct pred_iv *a, uint32_t n, pred_val max);
 
+/*
+ * An expression that loads field f (n = f->width), or its first n bytes
+ * (payload), as a rule of the builder would; NULL without memory
+ */
+struct imr_expr *pred_field_expr(const struct pred_field *f, unsigned int n);
+
 /* a field's largest value */
 pred_val pred_field_max(const struct pred_field *f);
 

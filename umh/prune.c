@@ -13,10 +13,21 @@
 void imr_cut(struct imr_prog *p, size_t rule, const char *reason)
 {
 	struct imr_chain *ch = &p->chains[0];
+	size_t i, n = 0;
 
 	imr_unsupported(&ch->rules[rule], "%s", reason);
 	if (ch->first_unsupported < 0 || (size_t)ch->first_unsupported > rule)
 		ch->first_unsupported = (int)rule;
+	/* tree runs end where the program does */
+	for (i = 0; i < ch->nruns; i++) {
+		if (ch->runs[i].from >= rule)
+			break;
+		ch->runs[n] = ch->runs[i];
+		if (ch->runs[n].to > rule)
+			ch->runs[n].to = (uint32_t)rule;
+		n++;
+	}
+	ch->nruns = n;
 }
 
 /* ---- services the program keeps ---------------------------------------- */

@@ -34,6 +34,11 @@ json_t *report_opt(const struct nftj_prog *jp)
 			json_object_set_new(o, "tests_after",
 					    json_integer(st->tests_after));
 		}
+		if (id == OPT_TREE) {
+			json_object_set_new(o, "runs", json_integer(st->runs));
+			json_object_set_new(o, "run_rules",
+					    json_integer(st->run_rules));
+		}
 		json_array_append_new(passes, o);
 	}
 	for (i = 0; i < rep->nnotes; i++) {
@@ -80,6 +85,11 @@ void report_opt_print(FILE *f, json_t *opt, const char *indent)
 					p, "tests_before")),
 				json_integer_value(json_object_get(
 					p, "tests_after")));
+		else if (json_object_get(p, "runs"))
+			fprintf(f, " %lld runs of %lld rules",
+				json_integer_value(json_object_get(p, "runs")),
+				json_integer_value(json_object_get(
+					p, "run_rules")));
 		else
 			fprintf(f, " %lld rule%s removed", rm,
 				rm == 1 ? "" : "s");

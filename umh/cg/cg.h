@@ -31,6 +31,16 @@
 #define FP_KEYDATA	(-76)
 #define FP_SCRATCH	(-96)
 #define FP_REGS		CG_FP_REGS	/* kernel target, see codegen.h */
+/*
+ * Tree runs (forest.c) hold only tests and verdicts: the set key buffer
+ * and the register file are free there.  Key fields at fp-80 + 8 * k
+ * (64 bits each), the best rule so far as a u32 at fp-20: an offset
+ * that is not a multiple of 8, so that the verifier keeps no constant
+ * for it (states of different leaves stay equal).
+ */
+#define FP_TREE_KEY(k)	((int16_t)(-80 + 8 * (k)))
+#define FP_TREE_KEYS	7
+#define FP_TREE_BEST	(-20)
 
 #define SKB(f)		((int16_t)offsetof(struct __sk_buff, f))
 
@@ -166,11 +176,40 @@ _Static_assert(sizeof(struct cg_target_ops) == 10 * sizeof(void (*)(void)),
 extern const struct cg_target cg_target_test, cg_target_kernel,
 	cg_target_link;
 
+/* forest.c: a tree run's rules [from, to) of the base chain as trees */
+struct pred_chain;
+struct forest;
+
+struct cg_forest {
+	uint32_t from, to;
+	struct forest *fo;		/* tree.h */
+	uint32_t *order;		/* trees in emission order */
+	uint32_t *key_slot;		/* per pred field: slot, or -1 */
+	uint32_t *key_field;		/* per slot: its field */
+	uint32_t nkeys;
+	unsigned int cost;		/* planning: branches of its longest
+					 * path */
+};
+
+/* -E2BIG when it needs more than FP_TREE_KEYS key fields */
+int cg_forest_make(const struct pred_chain *pc, uint32_t from, uint32_t to,
+		   struct cg_forest *f);
+void cg_forest_free(struct cg_forest *f);
+/* the run's code; falls through when no rule of it matches */
+void cg_emit_forest(struct cg *c, const struct pred_chain *pc,
+		    const struct cg_forest *f);
+
 /* emit.c: what every target shares */
 int cg_init(struct cg *c, const struct imr_prog *p, const struct cg_target *t,
 	    const struct cg_opts *opts, const struct cg_maps *maps,
 	    struct bbuf *b);
 void cg_emit_rule(struct cg *c, const struct imr_rule *r);
+/* the tests of a tree run's rule (imr_tree_rule_ok()): all but the
+ * verdict, each jumping to fail when it fails */
+void cg_emit_tests(struct cg *c, const struct imr_rule *r, int fail);
+/* R1 = the value of e as the number pred.h's fields hold (its first len
+ * bytes, big-endian), or jump to fail where e cannot be loaded */
+void cg_eval_num(struct cg *c, const struct imr_expr *e, int len, int fail);
 /* R1 (R2) = len bytes at [ptr + off], memory order; uses R4 */
 void cg_load_value(struct cg *c, int ptr, int off, int len);
 /* jump to fail unless the pktinfo flag is set (want) or clear */

@@ -132,6 +132,18 @@ struct cg_plan {
 	 */
 	int cut;
 	char cut_reason[IMR_REASON_MAX];
+	/*
+	 * The tree runs of the base chain (imr_chain.runs) as the planner
+	 * cut them into forests that fit a program (cg/forest.c), in rule
+	 * order, with the predicates they were built from: owned, freed by
+	 * cg_plan_free().  A segment never splits a forest.
+	 */
+	struct cg_forest *forests;
+	size_t nforests;
+	struct pred_chain *pc;
+	uint32_t tree_rules;	/* rules in forests */
+	uint32_t trees;		/* trees in them, */
+	uint32_t tree_depth;	/*   the deepest */
 };
 
 /*
@@ -141,6 +153,7 @@ struct cg_plan {
  */
 int cg_plan(const struct imr_prog *p, enum nftj_target target,
 	    const struct cg_opts *opts, struct cg_plan *plan);
+void cg_plan_free(struct cg_plan *plan);
 
 /*
  * Emit segment seg of an IMR cut where plan says.  The buffer's

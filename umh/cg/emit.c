@@ -412,6 +412,12 @@ static void emit_relation(struct cg *c, const struct imr_stmt *s, int fail)
 	BIND(c, ok);
 }
 
+void cg_eval_num(struct cg *c, const struct imr_expr *e, int len, int fail)
+{
+	eval(c, e, fail);
+	to_be_num(c, R1, len, e->len > 8 ? 8 : e->len);
+}
+
 /* ---- sets ------------------------------------------------------------- */
 
 static void store_words(struct cg *c, int off, int len)
@@ -667,16 +673,31 @@ void cg_zero_regs(struct cg *c)
 
 /* ---- rules ------------------------------------------------------------ */
 
-void cg_emit_rule(struct cg *c, const struct imr_rule *r)
+/* a new rule: what earlier rules proved does not carry over */
+static void rule_start(struct cg *c, const struct imr_rule *r)
 {
-	int next = L(c), cont;
-	size_t i;
-
 	c->rule_id = r->id;
 	c->b->cur_src = r->id + 1;
 	c->l4_ok = false;
 	c->nofrag_ok = false;
 	c->side_effect = false;
+}
+
+void cg_emit_tests(struct cg *c, const struct imr_rule *r, int fail)
+{
+	size_t i;
+
+	rule_start(c, r);
+	for (i = 0; i + 1 < r->nstmts; i++)
+		emit_relation(c, &r->stmts[i], fail);
+}
+
+void cg_emit_rule(struct cg *c, const struct imr_rule *r)
+{
+	int next = L(c), cont;
+	size_t i;
+
+	rule_start(c, r);
 	for (i = 0; i < r->nstmts; i++) {
 		const struct imr_stmt *s = &r->stmts[i];
 
@@ -724,7 +745,8 @@ static void emit_main(struct cg *c)
 {
 	const struct imr_chain *ch = &c->p->chains[0];
 	size_t i, first = c->plan->first[c->seg];
-	size_t end = c->plan->first[c->seg + 1];
+	size_t end = c->plan->first[c->seg + 1], fi = 0;
+	const struct cg_forest *fo = c->plan->forests;
 	int body = L(c);
 
 	c->in_main = true;
@@ -735,6 +757,8 @@ static void emit_main(struct cg *c)
 	c->t->ops->resume(c, first);
 	BIND(c, body);
 
+	while (fi < c->plan->nforests && fo[fi].from < first)
+		fi++;
 	for (i = first; i < end; i++) {
 		c->rule_idx = i;
 		if ((int)i == ch->first_unsupported) {
@@ -742,6 +766,11 @@ static void emit_main(struct cg *c)
 			c->t->ops->resume(c, i);
 			c->b->cur_src = 0;
 			return;
+		}
+		if (fi < c->plan->nforests && fo[fi].from == i) {
+			cg_emit_forest(c, c->plan->pc, &fo[fi]);
+			i = fo[fi++].to - 1;
+			continue;
 		}
 		cg_emit_rule(c, &ch->rules[i]);
 	}

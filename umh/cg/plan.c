@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "cg.h"
+#include "../opt.h"
+#include "../pred.h"
+#include "../tree.h"
 
 static unsigned int chain_cost(struct cg *c, int chain);
 
@@ -165,15 +168,181 @@ static void plan_cut(struct cg_plan *plan, size_t i, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* instructions of one forest at most: its jumps must reach (16 bits) */
+#define CG_FOREST_INSNS	30000
+/* instructions of forests in one segment (the verifier's 1M budget) */
+#define CG_SEG_FOREST_INSNS	40000
+/* rules a forest starts with; halved until it fits */
+#define CG_FOREST_RULES	2048
+
+struct plan_state {
+	struct cg *c;
+	struct plan_ctx *x;
+	struct cg_plan *plan;
+	unsigned int used;		/* branches of the segment */
+	size_t used_insns;		/* forest instructions of the segment */
+	size_t nch;
+};
+
+/* a new segment from rule i; false (and the cut) when there is none */
+static bool plan_new_seg(struct plan_state *s, size_t i)
+{
+	struct cg_plan *plan = s->plan;
+
+	if (plan->nseg == CG_MAX_SEGS) {
+		plan_cut(plan, i, "program size: beyond %d segments of %d branches or %d functions",
+			 CG_MAX_SEGS, CG_SEG_BUDGET, CG_MAX_FUNCS);
+		return false;
+	}
+	plan->first[plan->nseg++] = i;
+	s->used = 0;
+	s->used_insns = 0;
+	s->x->nfuncs = 1;
+	return true;
+}
+
+/* one rule as straight code: 0, 1 where the program stops, -errno */
+static int plan_rule(struct plan_state *s, const struct imr_rule *r,
+		     size_t i)
+{
+	struct plan_ctx *x = s->x;
+	struct cg_plan *plan = s->plan;
+	struct cg *c = s->c;
+	unsigned int cost;
+	size_t k, n, nfn;
+
+	memset(x->direct, 0, s->nch * sizeof(*x->direct));
+	cost = rule_cost(c, r, x->direct);
+	if (c->plan_err)
+		return c->plan_err;
+	nfn = rule_reach(c, x);
+	/* the functions the current segment does not have yet */
+	for (k = 0, n = nfn; k < nfn; k++)
+		if (x->seg_of[x->fn[k]] == plan->nseg)
+			n--;
+	if (s->used + cost <= CG_SEG_BUDGET &&
+	    x->nfuncs + n <= CG_MAX_FUNCS) {
+		s->used += cost;
+	} else {
+		if (cost > CG_SEG_BUDGET) {
+			/* the chains it jumps to cannot be split */
+			plan_cut(plan, i, "too large for one BPF program (%u branches, %d at most)",
+				 cost, CG_SEG_BUDGET);
+			return 1;
+		}
+		if (1 + nfn > CG_MAX_FUNCS) {
+			plan_cut(plan, i, "reaches %zu chains: one BPF program holds %d functions at most, one per chain",
+				 nfn, CG_MAX_FUNCS);
+			return 1;
+		}
+		if (!plan_new_seg(s, i))
+			return 1;
+		s->used = cost;
+		n = nfn;
+	}
+	for (k = 0; k < nfn; k++)
+		x->seg_of[x->fn[k]] = plan->nseg;
+	x->nfuncs += n;
+	return 0;
+}
+
+/* the forest of rules [from, to) if it fits one: 0, -E2BIG, -errno */
+static int plan_forest(struct plan_state *s, uint32_t from, uint32_t to,
+		       struct cg_forest *f, size_t *insns)
+{
+	struct cg *c = s->c;
+	struct bbuf scratch, *saved = c->b;
+	int err;
+
+	err = cg_forest_make(s->plan->pc, from, to, f);
+	if (err)
+		return err;
+	bbuf_init(&scratch);
+	c->b = &scratch;
+	cg_emit_forest(c, s->plan->pc, f);
+	err = bbuf_finish(&scratch);
+	*insns = scratch.len;
+	c->b = saved;
+	bbuf_free(&scratch);
+	if (!err && *insns > CG_FOREST_INSNS)
+		err = -E2BIG;
+	if (err)
+		cg_forest_free(f);
+	return err;
+}
+
+static int plan_add_forest(struct cg_plan *plan, const struct cg_forest *f)
+{
+	struct cg_forest *v;
+	uint32_t i;
+
+	v = realloc(plan->forests, (plan->nforests + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	plan->forests = v;
+	v[plan->nforests++] = *f;
+	plan->tree_rules += f->to - f->from;
+	plan->trees += f->fo->ntrees;
+	for (i = 0; i < f->fo->ntrees; i++)
+		if (f->fo->trees[i].depth > plan->tree_depth)
+			plan->tree_depth = f->fo->trees[i].depth;
+	return 0;
+}
+
+/*
+ * A tree run from rule i: forests of as many rules as fit, in order;
+ * *next the first rule after them (the rest of the run is straight
+ * code).  0, 1 where the program stops, -errno.
+ */
+static int plan_run(struct plan_state *s, const struct imr_run *ru,
+		    size_t *next)
+{
+	uint32_t i = ru->from, n = CG_FOREST_RULES;
+	struct cg_forest f;
+	size_t insns;
+	int err;
+
+	while (i < ru->to) {
+		if (n > ru->to - i)
+			n = ru->to - i;
+		if (n < OPT_TREE_MIN)
+			break;
+		err = plan_forest(s, i, i + n, &f, &insns);
+		if (err == -E2BIG) {
+			n /= 2;
+			continue;
+		}
+		if (err)
+			return err;
+		if (s->used + f.cost > CG_SEG_BUDGET ||
+		    s->used_insns + insns > CG_SEG_FOREST_INSNS) {
+			if (!plan_new_seg(s, i)) {
+				cg_forest_free(&f);
+				return 1;
+			}
+		}
+		s->used += f.cost;
+		s->used_insns += insns;
+		err = plan_add_forest(s->plan, &f);
+		if (err) {
+			cg_forest_free(&f);
+			return err;
+		}
+		i += n;
+	}
+	*next = i;
+	return 0;
+}
+
 int cg_plan(const struct imr_prog *p, enum nftj_target target,
 	    const struct cg_opts *opts, struct cg_plan *plan)
 {
 	const struct imr_chain *ch = &p->chains[0];
-	size_t i, k, n, nfn, nch = p->nchains ? p->nchains : 1,
+	size_t i, k, ri = 0, nch = p->nchains ? p->nchains : 1,
 	       end = ch->first_unsupported < 0 ? ch->nrules :
 			(size_t)ch->first_unsupported;
 	struct plan_ctx x = { .nfuncs = 1 };
-	unsigned int used = 0, cost;
+	struct plan_state s = { .x = &x, .plan = plan, .nch = nch };
 	struct cg c;
 	int err;
 
@@ -182,6 +351,7 @@ int cg_plan(const struct imr_prog *p, enum nftj_target target,
 	err = cg_init(&c, p, cg_target_get(target), opts, &no_maps, NULL);
 	if (err)
 		return err;
+	s.c = &c;
 	c.chain_cost = calloc(nch, sizeof(unsigned int));
 	c.calls = calloc(nch, sizeof(*c.calls));
 	x.stamp = calloc(nch, sizeof(*x.stamp));
@@ -193,51 +363,32 @@ int cg_plan(const struct imr_prog *p, enum nftj_target target,
 		err = -ENOMEM;
 		goto out;
 	}
-	plan->nseg = 1;
-	for (i = 0; i < end; i++) {
-		const struct imr_rule *r = &ch->rules[i];
-
-		memset(x.direct, 0, nch * sizeof(*x.direct));
-		cost = rule_cost(&c, r, x.direct);
-		if (c.plan_err) {
-			err = c.plan_err;
+	if (ch->nruns) {
+		plan->pc = calloc(1, sizeof(*plan->pc));
+		err = plan->pc ? pred_chain_analyze(p, 0, plan->pc) : -ENOMEM;
+		if (err)
 			goto out;
-		}
-		nfn = rule_reach(&c, &x);
-		/* the functions the current segment does not have yet */
-		for (k = 0, n = nfn; k < nfn; k++)
-			if (x.seg_of[x.fn[k]] == plan->nseg)
-				n--;
-		if (used + cost <= CG_SEG_BUDGET &&
-		    x.nfuncs + n <= CG_MAX_FUNCS) {
-			used += cost;
-		} else {
-			if (cost > CG_SEG_BUDGET) {
-				/* the chains it jumps to cannot be split */
-				plan_cut(plan, i, "too large for one BPF program (%u branches, %d at most)",
-					 cost, CG_SEG_BUDGET);
-				break;
-			}
-			if (1 + nfn > CG_MAX_FUNCS) {
-				plan_cut(plan, i, "reaches %zu chains: one BPF program holds %d functions at most, one per chain",
-					 nfn, CG_MAX_FUNCS);
-				break;
-			}
-			if (plan->nseg == CG_MAX_SEGS) {
-				plan_cut(plan, i, "program size: beyond %d segments of %d branches or %d functions",
-					 CG_MAX_SEGS, CG_SEG_BUDGET,
-					 CG_MAX_FUNCS);
-				break;
-			}
-			plan->first[plan->nseg++] = i;
-			used = cost;
-			x.nfuncs = 1;
-			n = nfn;
-		}
-		for (k = 0; k < nfn; k++)
-			x.seg_of[x.fn[k]] = plan->nseg;
-		x.nfuncs += n;
 	}
+	plan->nseg = 1;
+	for (i = 0; i < end;) {
+		size_t next = i;
+
+		if (ri < ch->nruns && ch->runs[ri].from == i) {
+			err = plan_run(&s, &ch->runs[ri++], &next);
+			if (err)
+				break;
+			if (next > i) {
+				i = next;
+				continue;
+			}
+		}
+		err = plan_rule(&s, &ch->rules[i], i);
+		if (err)
+			break;
+		i++;
+	}
+	if (err > 0)
+		err = 0;
 	plan->first[plan->nseg] = ch->nrules;
 out:
 	if (c.calls)
@@ -247,5 +398,23 @@ out:
 	free(c.chain_cost);
 	free(c.chain_label);
 	plan_ctx_free(&x);
+	if (err)
+		cg_plan_free(plan);
 	return err;
+}
+
+void cg_plan_free(struct cg_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->nforests; i++)
+		cg_forest_free(&plan->forests[i]);
+	free(plan->forests);
+	plan->forests = NULL;
+	plan->nforests = 0;
+	if (plan->pc) {
+		pred_chain_free(plan->pc);
+		free(plan->pc);
+		plan->pc = NULL;
+	}
 }

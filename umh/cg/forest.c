@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A tree run of the base chain (imr_chain.runs, the optimizer's tree
+ * pass) as decision trees (tree.h): first every key field the trees cut
+ * on is loaded once into a stack slot, by the same code and with the
+ * same failures as the rules' own loads, a failed load as the field's
+ * "absent" value (max + 1); then each tree branches on the slots down to
+ * a leaf, whose candidate rules run in full (every test of the rule: no
+ * test is left out because the cell already decides it), in rule order.
+ *
+ * One tree: a match returns the rule's verdict right there.  Several
+ * (separable trees over disjoint rules): a match in a tree before the
+ * last records the rule as the best so far and goes on to the next tree,
+ * whose candidates at or after the best are skipped; a match in the last
+ * tree wins outright; after it, the best so far (if any) is dispatched to
+ * its verdict.  No match anywhere falls through to the rule after the
+ * run.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+
+#include "cg.h"
+#include "../pred.h"
+#include "../tree.h"
+
+#define BEST_NONE	0x7fffffff	/* no rule yet; rules: index + 1 */
+
+void cg_forest_free(struct cg_forest *f)
+{
+	if (f->fo) {
+		forest_free(f->fo);
+		free(f->fo);
+	}
+	free(f->order);
+	free(f->key_slot);
+	free(f->key_field);
+	memset(f, 0, sizeof(*f));
+}
+
+static unsigned int tree_cost(const struct tree *t)
+{
+	return t->depth + 1 + 8 * t->max_leaf;
+}
+
+int cg_forest_make(const struct pred_chain *pc, uint32_t from, uint32_t to,
+		   struct cg_forest *f)
+{
+	uint32_t nf = pc->nfields ? pc->nfields : 1, i, j, k;
+	struct tree_opts o;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	f->from = from;
+	f->to = to;
+	f->fo = calloc(1, sizeof(*f->fo));
+	f->key_slot = malloc(nf * sizeof(*f->key_slot));
+	f->key_field = calloc(nf, sizeof(*f->key_field));
+	if (!f->fo || !f->key_slot || !f->key_field) {
+		cg_forest_free(f);
+		return -ENOMEM;
+	}
+	tree_opts_default(&o);
+	err = forest_build(pc, from, to, &o, f->fo);
+	if (err) {
+		free(f->fo);
+		f->fo = NULL;
+		cg_forest_free(f);
+		return err;
+	}
+	f->order = calloc(f->fo->ntrees ? f->fo->ntrees : 1,
+			  sizeof(*f->order));
+	if (!f->order) {
+		cg_forest_free(f);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nf; i++)
+		f->key_slot[i] = UINT32_MAX;
+	for (i = 0; i < f->fo->ntrees; i++) {
+		const struct tree *t = &f->fo->trees[i];
+
+		for (j = 0; j < t->nnodes; j++) {
+			k = t->nodes[j].field;
+			if (k == TREE_LEAF || f->key_slot[k] != UINT32_MAX)
+				continue;
+			f->key_slot[k] = f->nkeys;
+			f->key_field[f->nkeys++] = k;
+		}
+		f->cost += tree_cost(t);
+		f->order[i] = i;
+	}
+	if (f->nkeys > FP_TREE_KEYS) {
+		cg_forest_free(f);
+		return -E2BIG;
+	}
+	/* the tree with the most rules last: its matches need no dispatch */
+	for (i = 0; i + 1 < f->fo->ntrees; i++) {
+		if (f->fo->trees[f->order[i]].nrules >
+		    f->fo->trees[f->order[f->fo->ntrees - 1]].nrules) {
+			j = f->order[i];
+			f->order[i] = f->order[f->fo->ntrees - 1];
+			f->order[f->fo->ntrees - 1] = j;
+		}
+	}
+	f->cost += f->fo->ntrees + 8;
+	return 0;
+}
+
+/* slot k = field f's value, or its absent value where the load fails */
+static void load_key(struct cg *c, const struct pred_field *fd, int16_t off)
+{
+	uint64_t absent = (uint64_t)pred_field_max(fd) + 1;
+	struct imr_expr *e = pred_field_expr(fd, fd->width);
+	int fail = L(c), store = L(c);
+
+	if (!e) {
+		c->b->err = -ENOMEM;
+		return;
+	}
+	c->l4_ok = false;
+	c->nofrag_ok = false;
+	cg_eval_num(c, e, fd->width, fail);
+	imr_expr_put(e);
+	JA(c, store);
+	BIND(c, fail);
+	if (absent <= 0x7fffffff) {
+		E(c, I_MOV64_IMM(R1, (int32_t)absent));
+	} else {
+		E(c, I_MOV64_IMM(R1, 1));
+		E(c, I_ALU64_IMM(BPF_LSH, R1, 32));
+	}
+	BIND(c, store);
+	E(c, I_STX(BPF_DW, R_FP, R1, off));
+}
+
+struct femit {
+	struct cg *c;
+	const struct cg_forest *f;
+	const struct tree *t;
+	bool multi;		/* several trees */
+	bool first, last;	/* the first, the last tree */
+	int next;		/* after this tree: the next one, or the
+				 * dispatch (several), the end (one) */
+};
+
+static void rule_verdict(struct cg *c, const struct imr_rule *r)
+{
+	const struct imr_stmt *v = &r->stmts[r->nstmts - 1];
+
+	c->rule_id = r->id;
+	c->b->cur_src = r->id + 1;
+	cg_final(c, v->verdict == IMR_V_DROP ? NF_DROP : NF_ACCEPT, r->id);
+	c->b->cur_src = 0;
+}
+
+static void emit_leaf(struct femit *x, const struct tree_node *nd)
+{
+	struct cg *c = x->c;
+	const struct imr_chain *ch = &c->p->chains[0];
+	uint32_t i, idx;
+	int fail;
+
+	for (i = 0; i < nd->n; i++) {
+		idx = x->t->cand[nd->first + i];
+		if (x->multi && !x->first) {
+			/* this one and those after it cannot beat the best */
+			E(c, I_LDX(BPF_W, R1, R_FP, FP_TREE_BEST));
+			J(c, BPF_JLE, R1, (int32_t)(idx + 1), x->next);
+		}
+		fail = L(c);
+		cg_emit_tests(c, &ch->rules[idx], fail);
+		if (!x->multi || x->last) {
+			rule_verdict(c, &ch->rules[idx]);
+		} else {
+			E(c, I_ST(BPF_W, R_FP, FP_TREE_BEST,
+				  (int32_t)(idx + 1)));
+			JA(c, x->next);
+		}
+		BIND(c, fail);
+		c->b->cur_src = 0;
+	}
+	JA(c, x->next);
+}
+
+static void emit_node(struct femit *x, uint32_t n)
+{
+	const struct tree_node *nd = &x->t->nodes[n];
+	struct cg *c = x->c;
+	int right;
+
+	if (nd->field == TREE_LEAF) {
+		emit_leaf(x, nd);
+		return;
+	}
+	right = L(c);
+	E(c, I_LDX(BPF_DW, R1, R_FP, FP_TREE_KEY(x->f->key_slot[nd->field])));
+	/*
+	 * Newer verifiers link a filled register to its stack slot: what
+	 * the branch proves would narrow the slot, and the next tree's
+	 * branches on it would mark it precise, so that states of
+	 * different leaves no longer prune each other.  An ALU operation
+	 * other than add ends the link.
+	 */
+	E(c, I_ALU64_IMM(BPF_OR, R1, 0));
+	if (nd->split <= 0x7fffffff) {
+		J(c, BPF_JGT, R1, (int32_t)nd->split, right);
+	} else {
+		E(c, I_MOV32_IMM(R3, (int32_t)(uint32_t)nd->split));
+		JX(c, BPF_JGT, R1, R3, right);
+	}
+	emit_node(x, nd->left);
+	BIND(c, right);
+	emit_node(x, nd->right);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* R1 = best (index + 1), one of idx[0 .. n): its verdict */
+static void dispatch(struct cg *c, const uint32_t *idx, size_t n)
+{
+	const struct imr_chain *ch = &c->p->chains[0];
+	size_t i, m;
+	int skip;
+
+	if (n <= 4) {
+		for (i = 0; i + 1 < n; i++) {
+			skip = L(c);
+			J(c, BPF_JNE, R1, (int32_t)(idx[i] + 1), skip);
+			rule_verdict(c, &ch->rules[idx[i]]);
+			BIND(c, skip);
+		}
+		rule_verdict(c, &ch->rules[idx[n - 1]]);
+		return;
+	}
+	m = n / 2;
+	skip = L(c);
+	J(c, BPF_JGT, R1, (int32_t)(idx[m - 1] + 1), skip);
+	dispatch(c, idx, m);
+	BIND(c, skip);
+	dispatch(c, idx + m, n - m);
+}
+
+void cg_emit_forest(struct cg *c, const struct pred_chain *pc,
+		    const struct cg_forest *f)
+{
+	const struct forest *fo = f->fo;
+	struct femit x = { .c = c, .f = f, .multi = fo->ntrees > 1 };
+	int end = L(c), disp = L(c);
+	uint32_t i, *idx;
+	size_t n = 0;
+
+	c->b->cur_src = 0;
+	for (i = 0; i < f->nkeys; i++)
+		load_key(c, &pc->fields[f->key_field[i]], FP_TREE_KEY(i));
+	if (x.multi)
+		E(c, I_ST(BPF_W, R_FP, FP_TREE_BEST, BEST_NONE));
+	for (i = 0; i < fo->ntrees; i++) {
+		x.t = &fo->trees[f->order[i]];
+		x.first = i == 0;
+		x.last = i + 1 == fo->ntrees;
+		x.next = x.last ? (x.multi ? disp : end) : L(c);
+		emit_node(&x, 0);
+		if (!x.last)
+			BIND(c, x.next);
+	}
+	if (x.multi) {
+		/* the rules of every tree but the last, in order */
+		idx = malloc((f->to - f->from) * sizeof(*idx));
+		if (!idx) {
+			c->b->err = -ENOMEM;
+			return;
+		}
+		for (i = 0; i + 1 < fo->ntrees; i++) {
+			x.t = &fo->trees[f->order[i]];
+			memcpy(idx + n, x.t->rules,
+			       x.t->nrules * sizeof(*idx));
+			n += x.t->nrules;
+		}
+		qsort(idx, n, sizeof(*idx), cmp_u32);
+		BIND(c, disp);
+		E(c, I_LDX(BPF_W, R1, R_FP, FP_TREE_BEST));
+		J(c, BPF_JEQ, R1, BEST_NONE, end);
+		if (n)
+			dispatch(c, idx, n);
+		free(idx);
+	}
+	BIND(c, end);
+}
