@@ -87,12 +87,12 @@ static void compile(const struct nftj_ruleset *rs, uint32_t family,
 		    const char *table, const char *chain,
 		    const struct variant *v)
 {
+	NFTJ_BUILD_OPTS(bo, .target = v->target, .flags = v->flags);
 	struct nftj_prog jp;
 	size_t i;
 	int err;
 
-	err = nftj_prog_build_opts(&jp, rs, family, table, chain, v->target,
-				   v->flags);
+	err = nftj_prog_build(&jp, rs, family, table, chain, &bo);
 	if (!err && jp.nsvc)
 		for (i = 0; i < jp.nseg; i++)
 			nftj_kfunc_patch(&jp.seg[i].buf, &fake_kfunc);
