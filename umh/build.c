@@ -735,20 +735,8 @@ static uint32_t natural_len(const struct imr_expr *e)
 		return e->payload.len;
 	if (e->type == IMR_E_SVC)
 		return e->svc.natlen;
-	if (e->type == IMR_E_META) {
-		switch (e->meta) {
-		case IMR_META_NFPROTO:
-		case IMR_META_L4PROTO:
-		case IMR_META_PKTTYPE:
-			return 1;
-		case IMR_META_PROTOCOL:
-		case IMR_META_IIFTYPE:
-		case IMR_META_OIFTYPE:
-			return 2;
-		default:
-			return 4;
-		}
-	}
+	if (e->type == IMR_E_META)
+		return imr_meta_len(e->meta);
 	return e->len;
 }
 

@@ -152,6 +152,22 @@ static const char *const meta_names[] = {
 	[IMR_META_SKUID] = "skuid", [IMR_META_SKGID] = "skgid",
 };
 
+unsigned int imr_meta_len(enum imr_meta m)
+{
+	switch (m) {
+	case IMR_META_NFPROTO:
+	case IMR_META_L4PROTO:
+	case IMR_META_PKTTYPE:
+		return 1;
+	case IMR_META_PROTOCOL:
+	case IMR_META_IIFTYPE:
+	case IMR_META_OIFTYPE:
+		return 2;
+	default:
+		return 4;
+	}
+}
+
 const char *imr_meta_name(enum imr_meta m)
 {
 	return meta_names[m];

@@ -273,6 +273,8 @@ bool imr_expr_equal(const struct imr_expr *a, const struct imr_expr *b);
 void imr_prog_free(struct imr_prog *p);
 
 const char *imr_meta_name(enum imr_meta m);
+/* bytes of a meta key's natural value (nfproto 1, protocol 2, mark 4) */
+unsigned int imr_meta_len(enum imr_meta m);
 const char *imr_base_name(enum imr_base b);
 const char *imr_verdict_name(enum imr_verdict v);
 const char *imr_op_name(enum imr_cmp_op op);

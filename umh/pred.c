@@ -225,22 +225,6 @@ static enum pred_dom_kind meta_dom(enum imr_meta m)
 	}
 }
 
-static uint8_t meta_width(enum imr_meta m)
-{
-	switch (m) {
-	case IMR_META_NFPROTO:
-	case IMR_META_L4PROTO:
-	case IMR_META_PKTTYPE:
-		return 1;
-	case IMR_META_PROTOCOL:
-	case IMR_META_IIFTYPE:
-	case IMR_META_OIFTYPE:
-		return 2;
-	default:
-		return 4;
-	}
-}
-
 static bool field_eq(const struct pred_field *a, const struct pred_field *b)
 {
 	if (a->src != b->src || a->bswap != b->bswap || a->width != b->width)
@@ -334,7 +318,7 @@ static bool source_field(const struct analyzer *a, const struct imr_expr *e,
 	case IMR_E_META:
 		f->src = PRED_SRC_META;
 		f->meta = e->meta;
-		f->width = meta_width(e->meta);
+		f->width = (uint8_t)imr_meta_len(e->meta);
 		f->dom.kind = meta_dom(e->meta);
 		*srclen = f->width;
 		return true;
