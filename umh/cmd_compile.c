@@ -342,9 +342,11 @@ static void print_text(json_t *r)
 		 !strcmp(json_string_value(json_object_get(r, "verifier")) ?
 			 json_string_value(json_object_get(r, "verifier")) : "",
 			 "not run"))
-		printf("  not loaded (--no-load): %lld insns, %lld programs\n",
+		printf("  not loaded (--no-load): %lld insns, %lld program%s\n",
 		       json_integer_value(json_object_get(r, "insns")),
-		       json_integer_value(json_object_get(r, "programs")));
+		       json_integer_value(json_object_get(r, "programs")),
+		       json_integer_value(json_object_get(r, "programs")) == 1 ?
+		       "" : "s");
 	if (json_object_get(r, "verifier_log"))
 		printf("  verifier rejected the program (%lld insns):\n%s\n",
 		       json_integer_value(json_object_get(r, "insns")),

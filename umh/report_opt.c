@@ -8,9 +8,26 @@
 
 #include <jansson.h>
 
+#include "jit.h"
 #include "opt.h"
 #include "pred.h"
 #include "report.h"
+
+/*
+ * What the tree pass's runs became in the code generator (cg_plan()):
+ * forests, their trees, the deepest leaf, the leaves and the most
+ * candidate rules a leaf holds.
+ */
+static void tree_stats(const struct cg_plan *plan, json_t *o)
+{
+	json_object_set_new(o, "forests", json_integer(plan->nforests));
+	json_object_set_new(o, "tree_rules", json_integer(plan->tree_rules));
+	json_object_set_new(o, "trees", json_integer(plan->trees));
+	json_object_set_new(o, "depth", json_integer(plan->tree_depth));
+	json_object_set_new(o, "leaves", json_integer(plan->tree_leaves));
+	json_object_set_new(o, "max_leaf", json_integer(plan->tree_max_leaf));
+	json_object_set_new(o, "leaf_rules", json_integer(plan->tree_cand));
+}
 
 json_t *report_opt(const struct nftj_prog *jp)
 {
@@ -38,6 +55,7 @@ json_t *report_opt(const struct nftj_prog *jp)
 			json_object_set_new(o, "runs", json_integer(st->runs));
 			json_object_set_new(o, "run_rules",
 					    json_integer(st->run_rules));
+			tree_stats(&jp->plan, o);
 		}
 		json_array_append_new(passes, o);
 	}
@@ -58,6 +76,25 @@ json_t *report_opt(const struct nftj_prog *jp)
 	}
 	return json_pack("{s:o, s:f, s:o}", "passes", passes,
 			 "analyze_ms", rep->analyze_ms, "lint", lint);
+}
+
+static json_int_t jint(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* "1 run of 999 rules: 3 trees (999 rules), depth 12, 310 leaves of <= 4" */
+static void print_tree(FILE *f, json_t *p)
+{
+	json_int_t runs = jint(p, "runs"), trees = jint(p, "trees");
+
+	fprintf(f, " %lld run%s of %lld rules", runs, runs == 1 ? "" : "s",
+		jint(p, "run_rules"));
+	if (!trees)
+		return;
+	fprintf(f, ": %lld tree%s (%lld rules), depth %lld, %lld leaves of <= %lld",
+		trees, trees == 1 ? "" : "s", jint(p, "tree_rules"),
+		jint(p, "depth"), jint(p, "leaves"), jint(p, "max_leaf"));
 }
 
 /* "  optimizer: dead -1 rule, shadow -3 rules, fuse 12 tests -> 7" */
@@ -86,10 +123,7 @@ void report_opt_print(FILE *f, json_t *opt, const char *indent)
 				json_integer_value(json_object_get(
 					p, "tests_after")));
 		else if (json_object_get(p, "runs"))
-			fprintf(f, " %lld runs of %lld rules",
-				json_integer_value(json_object_get(p, "runs")),
-				json_integer_value(json_object_get(
-					p, "run_rules")));
+			print_tree(f, p);
 		else
 			fprintf(f, " %lld rule%s removed", rm,
 				rm == 1 ? "" : "s");

@@ -121,6 +121,21 @@ json "kernel target: the services of removed rules go with them" \
 	'd["compile"][0]["status"] == "jit" and d["compile"][0]["compiled"] == 20 and len(d["compile"][0]["optimizer"]["lint"]) >= 9' \
 	-- "$JIT" -n "$NS" compile -j --no-load -t t --target kernel
 ip netns exec "$NS" nft delete table inet t
+# the tree pass: a 200-rule ACL as separable decision trees, and its report
+ip netns exec "$NS" nft -f tests/rulesets/073-tree-acl.nft
+json "compile -j: the tree pass's runs, trees, depth and leaves" \
+	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0].items() >= {"ran": True, "runs": 1, "run_rules": 200, "tree_rules": 200}.items() and all(1 <= [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0][k] for k in ("forests", "trees", "depth", "max_leaf")) and [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0]["leaf_rules"] >= 200' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t
+json "compile --no-opt=tree: no trees" \
+	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0].items() >= {"ran": False, "runs": 0, "trees": 0, "depth": 0}.items()' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t --no-opt=tree
+if "$JIT" -n "$NS" compile --no-load -t t |
+	grep -Eq "tree 1 run of 200 rules: [0-9]+ trees? \(200 rules\), depth [0-9]+, [0-9]+ leaves of <= [0-9]+$"; then
+	ok "compile: the trees in the text report"
+else
+	fail "compile: the trees in the text report"
+fi
+ip netns exec "$NS" nft delete table ip t
 
 pcap=$(mktemp)
 printf 'not a pcap' >"$pcap"

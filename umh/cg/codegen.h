@@ -143,7 +143,10 @@ struct cg_plan {
 	struct pred_chain *pc;
 	uint32_t tree_rules;	/* rules in forests */
 	uint32_t trees;		/* trees in them, */
-	uint32_t tree_depth;	/*   the deepest */
+	uint32_t tree_depth;	/*   the deepest leaf, */
+	uint32_t tree_leaves;	/*   their leaves, */
+	uint32_t tree_max_leaf;	/*   the most candidates in one, */
+	uint32_t tree_cand;	/*   candidates in all leaves */
 };
 
 /*

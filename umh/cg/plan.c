@@ -283,9 +283,16 @@ static int plan_add_forest(struct cg_plan *plan, const struct cg_forest *f)
 	v[plan->nforests++] = *f;
 	plan->tree_rules += f->to - f->from;
 	plan->trees += f->fo->ntrees;
-	for (i = 0; i < f->fo->ntrees; i++)
-		if (f->fo->trees[i].depth > plan->tree_depth)
-			plan->tree_depth = f->fo->trees[i].depth;
+	for (i = 0; i < f->fo->ntrees; i++) {
+		const struct tree *t = &f->fo->trees[i];
+
+		if (t->depth > plan->tree_depth)
+			plan->tree_depth = t->depth;
+		if (t->max_leaf > plan->tree_max_leaf)
+			plan->tree_max_leaf = t->max_leaf;
+		plan->tree_leaves += t->leaves;
+		plan->tree_cand += t->ncand;
+	}
 	return 0;
 }
 
