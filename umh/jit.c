@@ -301,6 +301,13 @@ struct pipe {
 	unsigned int no_opt;		/* OPT_* passes switched off */
 	struct imr_ids ids;		/* after the builder: ids stay */
 	double t0;
+	/*
+	 * Base chain rules from this index on are left to the interpreter
+	 * (-1: none): set after the verifier found a program too complex,
+	 * with limit_why the reason shown for them.
+	 */
+	long limit;
+	char limit_why[IMR_REASON_MAX];
 };
 
 /* the dump -> the IMR of the chain and every chain it reaches */
@@ -330,8 +337,12 @@ static int stage_optimize(struct pipe *x)
 static int stage_cut(struct pipe *x)
 {
 	struct nftj_prog *jp = x->jp;
+	const struct imr_chain *ch = &jp->imr.chains[0];
 	int err;
 
+	if (x->limit >= 0 && (size_t)x->limit < ch->nrules &&
+	    (ch->first_unsupported < 0 || ch->first_unsupported > x->limit))
+		imr_cut(&jp->imr, (size_t)x->limit, x->limit_why);
 	err = cg_plan(&jp->imr, jp->target, &x->cgo, &jp->plan);
 	if (!err && jp->plan.cut >= 0)
 		imr_cut(&jp->imr, (size_t)jp->plan.cut, jp->plan.cut_reason);
@@ -477,6 +488,72 @@ static int imr_stage_done(struct pipe *x, enum nftj_stage st,
 	return 0;
 }
 
+/*
+ * The verifier refused a segment as too complex ("BPF program is too
+ * large. Processed 1000001 insn", -E2BIG): the base chain rule to cut at
+ * for the next try, -1 for none.  The segments before the one refused
+ * stay; the one refused keeps half its rules (at least one rule must
+ * remain, or there is nothing left to try).
+ */
+static long verifier_limit(const struct nftj_prog *jp, int err)
+{
+	const struct imr_chain *ch = &jp->imr.chains[0];
+	size_t first, end, i;
+
+	if (err != -E2BIG || !jp->log || !strstr(jp->log, "too large") ||
+	    jp->fault_verifier)
+		return -1;
+	for (i = 0; i < jp->nseg && jp->seg[i].fd >= 0; i++)
+		;			/* the segment refused */
+	if (i == jp->nseg)
+		return -1;
+	first = jp->plan.first[i];
+	end = ch->first_unsupported < 0 ? ch->nrules :
+	      (size_t)ch->first_unsupported;
+	if (i + 1 < jp->plan.nseg && jp->plan.first[i + 1] < end)
+		end = jp->plan.first[i + 1];
+	if (i > 0)
+		return (long)first;
+	return end - first >= 2 ? (long)(first + (end - first) / 2) : -1;
+}
+
+/* one run of the pipeline, from build to load (or the IMR's last stage) */
+static int pipe_run(struct pipe *x, const struct nftj_build_opts *opts)
+{
+	enum nftj_stage st, last = NFTJ_STAGE_LOAD;
+	int err = 0;
+
+	if (x->flags & NFTJ_F_IMR_ONLY)
+		last = NFTJ_STAGE_IMR_LAST;
+	for (st = NFTJ_STAGE_BUILD; !err && st <= last; st++) {
+		err = stages[st].run(x);
+		if (!err && st <= NFTJ_STAGE_IMR_LAST)
+			err = imr_stage_done(x, st, opts);
+	}
+	imr_ids_free(&x->ids);
+	return err;
+}
+
+/* one try: a fresh program, the pipeline */
+static int prog_try(struct nftj_prog *jp, struct pipe *x,
+		    const struct nftj_build_opts *opts)
+{
+	nftj_prog_init(jp);
+	jp->target = OPT(opts, target, NFTJ_TARGET_TEST);
+	x->t = cg_target_get(jp->target);
+	if (!x->t) {
+		snprintf(jp->why, sizeof(jp->why), "no target %d",
+			 (int)jp->target);
+		return -EINVAL;
+	}
+	prog_name(jp, x->table, x->chain);
+	x->cgo.slow_loads = x->flags & NFTJ_F_SLOW_LOADS;
+	return pipe_run(x, opts);
+}
+
+/* how often a program refused as too complex is tried again, shorter */
+#define NFTJ_VERIFIER_RETRIES	12
+
 int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		    uint32_t family, const char *table, const char *chain,
 		    const struct nftj_build_opts *opts)
@@ -485,31 +562,37 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		.jp = jp, .rs = rs, .family = family, .table = table,
 		.chain = chain, .flags = OPT(opts, flags, 0),
 		.kf = OPT(opts, kfunc, NULL), .no_opt = OPT(opts, no_opt, 0),
-		.t0 = now_ms(),
+		.t0 = now_ms(), .limit = -1,
 	};
-	enum nftj_stage st, last = NFTJ_STAGE_LOAD;
-	int err = 0;
+	unsigned int tries;
+	size_t refused;
+	long limit;
+	int err;
 
-	nftj_prog_init(jp);
-	jp->target = OPT(opts, target, NFTJ_TARGET_TEST);
-	x.t = cg_target_get(jp->target);
-	if (!x.t) {
-		snprintf(jp->why, sizeof(jp->why), "no target %d",
-			 (int)jp->target);
-		return -EINVAL;
+	for (tries = 0;; tries++) {
+		err = prog_try(jp, &x, opts);
+		if (!err || tries == NFTJ_VERIFIER_RETRIES)
+			return err;
+		limit = verifier_limit(jp, err);
+		if (limit < 0)
+			return err;
+		for (refused = 0; jp->seg[refused].fd >= 0; refused++)
+			;
+		/*
+		 * Rules from `limit` on go to the interpreter, with the
+		 * reason; the whole pipeline runs again (the optimizer's
+		 * trees and the segments depend on where the program ends).
+		 */
+		snprintf(x.limit_why, sizeof(x.limit_why),
+			 "the verifier's complexity limit: a program with the rules from here on was too complex to verify (%zu BPF instructions refused)",
+			 jp->seg[refused].buf.len);
+		x.limit = limit;
+		nftj_prog_free(jp);
+		memset(&x.cgo, 0, sizeof(x.cgo));
+		x.t0 = now_ms();
 	}
-	prog_name(jp, table, chain);
-	x.cgo.slow_loads = x.flags & NFTJ_F_SLOW_LOADS;
-	if (x.flags & NFTJ_F_IMR_ONLY)
-		last = NFTJ_STAGE_IMR_LAST;
-	for (st = NFTJ_STAGE_BUILD; !err && st <= last; st++) {
-		err = stages[st].run(&x);
-		if (!err && st <= NFTJ_STAGE_IMR_LAST)
-			err = imr_stage_done(&x, st, opts);
-	}
-	imr_ids_free(&x.ids);
-	return err;
 }
+
 
 void nftj_prog_init(struct nftj_prog *jp)
 {
