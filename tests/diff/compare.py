@@ -124,3 +124,55 @@ def compare(kernel_verdicts, jit_packets, kernel_counters, jit_counters,
         res.counters_compared = "subset"
         _compare_counters(res, subset[1], subset[0], subset[1], "subset")
     return res
+
+
+# What nft-jit says about one packet that must not depend on which
+# optimizer passes ran (opt.py): the verdict, the rule that decided (or
+# null: the policy), where the interpreter resumes, the rules counted.
+DECISION_KEYS = ("verdict", "rule", "resume", "counted")
+
+
+def _norm(v):
+    if isinstance(v, dict):
+        return tuple(sorted((k, _norm(x)) for k, x in v.items()))
+    if isinstance(v, list):
+        return tuple(_norm(x) for x in v)
+    return v
+
+
+def decisions_differ(base, other):
+    """[(packet index, key, base's value, other's value)] wherever two
+    nft-jit answers for the same packets disagree on DECISION_KEYS."""
+    if len(base) != len(other):
+        raise ValueError("%d and %d nft-jit results" % (len(base),
+                                                        len(other)))
+    out = []
+    for i, (a, b) in enumerate(zip(base, other)):
+        for key in DECISION_KEYS:
+            if _norm(a.get(key)) != _norm(b.get(key)):
+                out.append((i, key, a.get(key), b.get(key)))
+    return out
+
+
+def spread(results, chain, order):
+    """Where the rules that decided results lie in one chain.
+
+    order: the chain's rule handles in order.  Returns (distinct rules of
+    the chain that decided a packet, the deepest one's position (1-based,
+    0: none), packets decided by a rule in each quarter of the chain,
+    packets decided elsewhere: the policy, another chain or resumed).
+    """
+    pos = {h: i for i, h in enumerate(order)}
+    quarters = [0, 0, 0, 0]
+    seen, deepest, other = set(), 0, 0
+    for r in results:
+        rule = r.get("rule")
+        if not rule or rule.get("chain") != chain or \
+                rule.get("handle") not in pos:
+            other += 1
+            continue
+        i = pos[rule["handle"]]
+        seen.add(i)
+        deepest = max(deepest, i + 1)
+        quarters[min(3, i * 4 // max(1, len(order)))] += 1
+    return len(seen), deepest, quarters, other

@@ -16,6 +16,10 @@ the self-test makes it lie (FAKE_JIT_LIE) to prove mismatches are found:
                          compared: must pass)
   FAKE_JIT_LIE=resume-some-counter  and a counter off by one: must fail
   FAKE_JIT_LIE=missing   report one packet too few (harness error)
+  FAKE_JIT_LIE=opt-rule  with an optimizer pass off (NFTJ_NO_OPT or
+                         --no-opt), name another deciding rule for packet 0
+                         (run.py --opt on,off must see the difference)
+  FAKE_JIT_LIE=opt-verdict  with a pass off, flip packet 0's verdict
 """
 
 import argparse
@@ -46,8 +50,10 @@ def main():
     ap.add_argument("--mark", type=int, default=0)
     ap.add_argument("--skuid", type=int, default=0)
     ap.add_argument("--skgid", type=int, default=0)
+    ap.add_argument("--no-opt", default=None)
     args = ap.parse_args()
     lie = os.environ.get("FAKE_JIT_LIE", "")
+    opt_off = bool(args.no_opt or os.environ.get("NFTJ_NO_OPT"))
 
     tables = json.loads(netns.run(["nft", "-j", "list", "tables"]))
     family = [o["table"]["family"] for o in tables["nftables"]
@@ -90,6 +96,10 @@ def main():
             cnt[0]["packets"] += 1
     elif lie == "missing":
         out = out[:-1]
+    elif lie == "opt-rule" and opt_off and out:
+        out[0]["rule"] = {"chain": args.chain, "handle": 0}
+    elif lie == "opt-verdict" and opt_off and out:
+        out[0]["verdict"] = "drop" if verdicts[0] == "accept" else "accept"
     print(json.dumps({"eval": {"family": family, "table": args.table,
                                "chain": args.chain, "hook": "output",
                                "generation": 0, "packets": out,

@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 
+import opt
+
 DEFAULT_PATH = os.path.normpath(os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "umh",
     "nft-jit"))
@@ -41,10 +43,11 @@ EXTRA_ARGS = []
 
 
 def command(path, netns_name, pcap_path, ctx, table="t", chain="c",
-            oif="veth0"):
+            oif="veth0", cfg=None):
     mark, uid, gid = ctx
-    cmd = ["ip", "netns", "exec", netns_name, path, "eval", "-t", table,
-           "-c", chain, "--oif", oif] + EXTRA_ARGS
+    cmd = ["ip", "netns", "exec", netns_name, path, "eval"] + \
+        opt.flags(cfg) + ["-t", table, "-c", chain, "--oif", oif] + \
+        EXTRA_ARGS
     if mark:
         cmd += ["--mark", str(mark)]
     cmd += ["--skuid", str(uid), "--skgid", str(gid), "-r", pcap_path, "-j"]
@@ -55,18 +58,19 @@ class EvalError(Exception):
     pass
 
 
-def evaluate(path, netns_name, pcap_path, ctx, npackets):
-    """Run eval; return the "eval" object, checked for shape."""
-    cmd = command(path, netns_name, pcap_path, ctx)
+def evaluate(path, netns_name, pcap_path, ctx, npackets, cfg=None):
+    """Run eval (under optimizer configuration cfg, opt.py); return the
+    "eval" object, checked for shape."""
+    cmd = command(path, netns_name, pcap_path, ctx, cfg=cfg)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=TIMEOUT)
+                              timeout=TIMEOUT, env=opt.env(cfg))
     except subprocess.TimeoutExpired:
         raise EvalError("timed out after %ds: %s" % (TIMEOUT, " ".join(cmd)))
     if proc.returncode != 0:
         err = proc.stderr.strip().splitlines()
-        raise EvalError("exit %d: %s\n    %s" % (
-            proc.returncode, " ".join(cmd), "\n    ".join(
+        raise EvalError("exit %d: %s%s\n    %s" % (
+            proc.returncode, opt.describe(cfg), " ".join(cmd), "\n    ".join(
                 ([".."] if len(err) > 6 else []) + err[-6:])))
     try:
         ev = json.loads(proc.stdout)["eval"]

@@ -109,6 +109,19 @@ def check_compare(ck):
     ck.check("compare-subset-mismatch",
              [m.kind for m in r.mismatches] == ["subset"], r.mismatches)
 
+    # Optimizer configurations: the same decisions per packet.
+    other = copy.deepcopy(withc)
+    ck.check("decisions-identical",
+             not compare.decisions_differ(withc, copy.deepcopy(withc)))
+    other[1]["rule"] = {"chain": "c", "handle": 4}
+    other[2]["counted"] = []
+    other[3]["resume"] = {"chain": "c", "handle": 9}
+    got = compare.decisions_differ(withc, other)
+    ck.check("decisions-differ",
+             [(i, k) for i, k, _, _ in got] == [(1, "rule"),
+                                                (2, "counted"),
+                                                (3, "resume")], got)
+
     try:
         compare.compare(kv, good[:-1], kc, kc)
         ck.check("compare-length", False, "no error for a missing packet")
@@ -196,6 +209,34 @@ def check_end_to_end(ck, args):
                         nv >= 1 and nc == 0 if expect == "verdict"
                         else nc >= 1 and nv == 0)
                 ck.check(name, ok, "%s: %s" % (got, text))
+    os.environ.pop("FAKE_JIT_LIE", None)
+    check_opt_matrix(ck, sub, sets[0])
+
+
+def check_opt_matrix(ck, sub, rs):
+    """run.py --opt on,off: a configuration that decides a packet by
+    another rule, or gets another verdict, must fail the ruleset."""
+    import opt
+    import run
+    sub = copy.copy(sub)
+    sub.configs = opt.parse("on,off")
+    with tempfile.TemporaryDirectory(prefix="nftj-selftest-") as workdir:
+        for lie, want in (("", None), ("opt-rule", "decision"),
+                          ("opt-verdict", "verdict")):
+            os.environ["FAKE_JIT_LIE"] = lie
+            try:
+                out = run.run_ruleset(sub, rs, workdir)
+                got, text = out.status, out.summary
+            except Exception as e:      # harness error
+                got, text = "error", str(e)
+            if want is None:
+                ok = got == "ok" and "same decisions" in text
+            elif want == "decision":
+                ok = got == "FAIL" and "1 decision differences" in text
+            else:
+                ok = got == "FAIL" and text.startswith("1 verdict")
+            ck.check("opt-matrix-%s-%s" % (lie or "honest", rs.name), ok,
+                     "%s: %s" % (got, text))
     os.environ.pop("FAKE_JIT_LIE", None)
 
 
