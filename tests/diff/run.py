@@ -286,19 +286,31 @@ def check_config(args, rs, path, pkts, contexts, families, verdicts, kc,
 
 
 def decision_lines(args, rs, pkts, contexts, base, cfg, diffs):
-    """Detail lines of the packets two configurations decide apart."""
+    """Detail lines of the packets two configurations decide apart, one
+    per packet."""
+    by_packet = collections.OrderedDict()
+    for i, key, a, b in diffs:
+        by_packet.setdefault(i, []).append("%s %s=%s %s=%s" % (
+            key, base.name, json.dumps(a), cfg.name,
+            b if isinstance(b, str) else json.dumps(b)))
     limit = None if args.verbose else MAX_PRINTED
     out = []
-    for i, key, a, b in diffs[:limit]:
+    items = list(by_packet.items())
+    for i, what in items[:limit]:
         p = pkts[i]
-        out.append("  decision %s seed=%d packet=%d %s: %s=%s, %s=%s "
-                   "ctx=%s (%s)\n    packet: %s" % (
-                       rs.name, args.seed, i, key, base.name,
-                       json.dumps(a), cfg.name, json.dumps(b),
-                       contexts[p.ctx], p.note, p.data.hex()))
-    if limit and len(diffs) > limit:
-        out.append("  ... %d more (use -v)" % (len(diffs) - limit))
+        out.append("  decision %s seed=%d packet=%d: %s ctx=%s (%s)\n"
+                   "    packet: %s" % (rs.name, args.seed, i,
+                                       "; ".join(what), contexts[p.ctx],
+                                       p.note, p.data.hex()))
+    if limit and len(items) > limit:
+        out.append("  ... %d more packets (use -v)" % (len(items) - limit))
     return out
+
+
+def rule_positions(m):
+    """{(chain, handle): index of the rule in its chain} of a model."""
+    return {(r.chain, r.handle): i for rules in m.by_chain.values()
+            for i, r in enumerate(rules)}
 
 
 def run_ruleset(args, rs, workdir):
@@ -368,6 +380,8 @@ def run_ruleset(args, rs, workdir):
     t3 = time.time()
     multi = len(runs) > 1
     base_cfg, base_results = runs[0][0], runs[0][1]
+    position = rule_positions(m)
+    resume_moved = []
     nv = nc = nd = 0
     for cfg, results, jc, fallback in runs:
         subset, note = subsets.get(cfg, (None, ""))
@@ -381,8 +395,10 @@ def run_ruleset(args, rs, workdir):
         elif not res.ok:
             details.insert(0, "  [%s] %s" % (cfg.name, ", ".join(parts)))
         out.details += details
-        diffs = [] if cfg is base_cfg else \
-            compare.decisions_differ(base_results, results)
+        diffs, moved = ([], []) if cfg is base_cfg else \
+            compare.decisions_differ(base_results, results, position)
+        if moved:
+            resume_moved.append("%s %d" % (cfg.name, len(moved)))
         if diffs:
             out.details += decision_lines(args, rs, pkts, contexts, base_cfg,
                                           cfg, diffs)
@@ -405,6 +421,10 @@ def run_ruleset(args, rs, workdir):
             "/".join(c.name for c, _, _, _ in runs),
             "each equal to the kernel and the same decisions per packet"
             if not (nv or nc or nd) else "DIFFERENT")
+        if resume_moved:
+            out.summary += " (packets resumed at another rule than in %s, " \
+                "consistently: %s)" % (base_cfg.name,
+                                       ", ".join(resume_moved))
     if len(m.by_chain.get("c", [])) >= SPREAD_RULES or args.verbose:
         out.summary += ", " + spread_text(base_results, m)
     timing = " [gen %.2fs send %.2fs total %.2fs]" % (t1 - t0, t2 - t1,

@@ -112,15 +112,38 @@ def check_compare(ck):
     # Optimizer configurations: the same decisions per packet.
     other = copy.deepcopy(withc)
     ck.check("decisions-identical",
-             not compare.decisions_differ(withc, copy.deepcopy(withc)))
+             compare.decisions_differ(withc, copy.deepcopy(withc)) ==
+             ([], []))
     other[1]["rule"] = {"chain": "c", "handle": 4}
     other[2]["counted"] = []
-    other[3]["resume"] = {"chain": "c", "handle": 9}
-    got = compare.decisions_differ(withc, other)
+    got, _ = compare.decisions_differ(withc, other)
     ck.check("decisions-differ",
              [(i, k) for i, k, _, _ in got] == [(1, "rule"),
-                                                (2, "counted"),
-                                                (3, "resume")], got)
+                                                (2, "counted")], got)
+    # A resume point that moves (the segment limit) is consistent when
+    # the other configuration decides at or after it, having counted the
+    # same rules before it; deciding before it is a difference.
+    pos = {("c", h): h for h in range(10)}
+    dec = [{"verdict": "drop", "rule": {"chain": "c", "handle": 7},
+            "counted": [{"chain": "c", "handle": 3},
+                        {"chain": "c", "handle": 7}], "resume": None}]
+    res = [{"verdict": "resume", "rule": None,
+            "counted": [{"chain": "c", "handle": 3}],
+            "resume": {"chain": "c", "handle": 5}}]
+    got = compare.decisions_differ(dec, res, pos)
+    ck.check("decisions-resume-moved", got == ([], [0]), got)
+    early = copy.deepcopy(res)
+    early[0]["resume"]["handle"] = 8
+    got = compare.decisions_differ(dec, early, pos)
+    ck.check("decisions-decided-before-resume",
+             [k for _, k, _, _ in got[0]] == ["resume"], got)
+    for name, counted in (("missing", []),
+                          ("other", [{"chain": "c", "handle": 4}])):
+        lost = copy.deepcopy(res)
+        lost[0]["counted"] = counted
+        got = compare.decisions_differ(lost, dec, pos)
+        ck.check("decisions-resume-counted-%s" % name,
+                 [k for _, k, _, _ in got[0]] == ["resume"], got)
 
     try:
         compare.compare(kv, good[:-1], kc, kc)
