@@ -158,6 +158,18 @@ def run_ruleset(args, rs, workdir, h):
         kernel.load(tn, path)
         m = model.Model(kernel.table_json(tn, rs.family, numeric=True))
         st = compile_status(args.nft_jit, tn.name, args.configs[0])
+        if st.get("verifier") == "rejected":
+            # not a refusal: nft-jit emitted code the kernel refuses
+            out.status = "FAIL"
+            log = (st.get("verifier_log") or "").strip().splitlines()
+            out.summary = "the verifier rejected the link program " \
+                "(%s insns in %s programs): %s" % (
+                    st.get("insns"), st.get("programs"),
+                    log[-1] if log else "no log")
+            out.details += ["    " + x for x in log[-4:]]
+            out.details.append("  replay: %s --target link" %
+                               h.replay_cmd(args, rs.name))
+            return out
         if st["status"] != "jit":
             out.status = "skip"
             out.summary = "the link target refuses the chain: %s" % (
@@ -197,8 +209,10 @@ def run_ruleset(args, rs, workdir, h):
             failed.append(cfg.name)
             out.details.append(
                 "  [%s] the link target refuses the chain in this "
-                "configuration only: %s" % (cfg.name, cst.get("reason") or
-                                            cst["status"]))
+                "configuration only: %s%s" % (
+                    cfg.name, cst.get("reason") or cst["status"],
+                    " (the verifier rejected it)"
+                    if cst.get("verifier") == "rejected" else ""))
             continue
         ok, summary, details = check_config(
             args, h, rs, path, pkts, contexts, families, verdicts, kc, cfg,
