@@ -16,9 +16,9 @@ the self-test makes it lie (FAKE_JIT_LIE) to prove mismatches are found:
                          compared: must pass)
   FAKE_JIT_LIE=resume-some-counter  and a counter off by one: must fail
   FAKE_JIT_LIE=missing   report one packet too few (harness error)
-  FAKE_JIT_LIE=opt-rule  with an optimizer pass off (NFTJ_NO_OPT or
-                         --no-opt), name another deciding rule for packet 0
-                         (run.py --opt on,off must see the difference)
+  FAKE_JIT_LIE=opt-rule  with an optimizer pass off (--no-opt), name
+                         another deciding rule for packet 0 (run.py --opt
+                         on,off must see the difference)
   FAKE_JIT_LIE=opt-verdict  with a pass off, flip packet 0's verdict
 """
 
@@ -53,7 +53,7 @@ def main():
     ap.add_argument("--no-opt", default=None)
     args = ap.parse_args()
     lie = os.environ.get("FAKE_JIT_LIE", "")
-    opt_off = bool(args.no_opt or os.environ.get("NFTJ_NO_OPT"))
+    opt_off = bool(args.no_opt)
 
     tables = json.loads(netns.run(["nft", "-j", "list", "tables"]))
     family = [o["table"]["family"] for o in tables["nftables"]

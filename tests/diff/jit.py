@@ -64,13 +64,13 @@ def evaluate(path, netns_name, pcap_path, ctx, npackets, cfg=None):
     cmd = command(path, netns_name, pcap_path, ctx, cfg=cfg)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=TIMEOUT, env=opt.env(cfg))
+                              timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         raise EvalError("timed out after %ds: %s" % (TIMEOUT, " ".join(cmd)))
     if proc.returncode != 0:
         err = proc.stderr.strip().splitlines()
-        raise EvalError("exit %d: %s%s\n    %s" % (
-            proc.returncode, opt.describe(cfg), " ".join(cmd), "\n    ".join(
+        raise EvalError("exit %d: %s\n    %s" % (
+            proc.returncode, " ".join(cmd), "\n    ".join(
                 ([".."] if len(err) > 6 else []) + err[-6:])))
     try:
         ev = json.loads(proc.stdout)["eval"]

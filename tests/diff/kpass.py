@@ -32,7 +32,7 @@ def _nftjit(path, ns, argv, cfg=None):
         argv[1:]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=TIMEOUT, env=opt.env(cfg))
+                              timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return 124, "", "%s timed out" % " ".join(cmd)
     return proc.returncode, proc.stdout, proc.stderr.strip()

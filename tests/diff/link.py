@@ -49,7 +49,7 @@ def compile_status(nft_jit, ns, cfg=None):
     proc = subprocess.run([nft_jit, "-n", ns, "compile"] + opt.flags(cfg) +
                           ["--target", "link", "-t", "t", "-c", "c", "-j"],
                           capture_output=True, text=True,
-                          timeout=ATTACH_WAIT, env=opt.env(cfg))
+                          timeout=ATTACH_WAIT)
     try:
         return json.loads(proc.stdout)["compile"][0]
     except (ValueError, KeyError, IndexError):
@@ -86,14 +86,13 @@ class Attached:
         self.cmd = [nft_jit, "-n", ns, "attach"] + opt.flags(cfg) + [
             "--link", "-t", "t", "-c", "c", "--set-dormant", "-j",
             "--timeout", "3600"]
-        self.env = opt.env(cfg)
         self.proc = None
         self.attached = None
         self.detached = None
 
     def __enter__(self):
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=self.env)
+                                     stderr=subprocess.PIPE)
         line = _read_line(self.proc, time.time() + ATTACH_WAIT)
         if line is None:
             self._kill()

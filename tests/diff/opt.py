@@ -7,10 +7,8 @@ resume point and counted rules as every other configuration (run.py
 --opt).
 
 This file is the only place that knows the pass names and how nft-jit is
-told to switch passes off.  Today that is the environment variable
-NFTJ_NO_OPT=PASS[,PASS] (or `all`) read by nft-jit when it builds a
-program; when `--no-opt=PASS[,PASS]` lands on nft-jit's command line,
-set VIA = "flag" below and nothing else changes.
+told to switch passes off: `--no-opt=PASS[,PASS]` (or `all`) right after
+the subcommand (compile, eval, attach).
 
 Configuration names (run.py --opt takes a comma list of them):
 
@@ -21,15 +19,11 @@ Configuration names (run.py --opt takes a comma list of them):
   matrix    on, no-PASS for every pass, off
 """
 
-import os
 import re
 from collections import namedtuple
 
 # nft-jit's optimizer passes, in pipeline order (umh/opt.c pass_names).
 PASSES = ("dead", "shadow", "fuse")
-
-VIA = "env"                     # "env": NFTJ_NO_OPT; "flag": --no-opt=
-ENV = "NFTJ_NO_OPT"
 
 Config = namedtuple("Config", "name off")   # off: tuple of pass names
 
@@ -66,36 +60,16 @@ def parse(spec):
 def flags(cfg):
     """Options to put right after nft-jit's subcommand (compile, eval,
     attach) for configuration cfg (None: leave nft-jit alone)."""
-    if VIA != "flag" or cfg is None or not cfg.off:
+    if cfg is None or not cfg.off:
         return []
     return ["--no-opt=" + ",".join(cfg.off)]
-
-
-def env(cfg):
-    """The environment of an nft-jit process run under cfg (None: ours)."""
-    if cfg is None:
-        return None
-    e = dict(os.environ)
-    e.pop(ENV, None)
-    if VIA == "env" and cfg.off:
-        e[ENV] = ",".join(cfg.off)
-    return e
-
-
-def describe(cfg):
-    """What to put before a shown nft-jit command line so that it runs
-    under cfg: "NFTJ_NO_OPT=dead " (env) or "" (flag, already in it)."""
-    if VIA != "env" or cfg is None or not cfg.off:
-        return ""
-    return "%s=%s " % (ENV, ",".join(cfg.off))
 
 
 def known_passes(nft_jit, ns, table="t", chain="c", family=None):
     """The passes nft-jit names when told an unknown one, or None.
 
     nft-jit answers `unknown pass 'x' (passes: dead, shadow, fuse, all)`;
-    the harness's PASSES should name every pass but `all`.  ns must hold
-    the chain (the option is read when a program is built).
+    the harness's PASSES should name every pass but `all`.
     """
     import subprocess
     bogus = Config("bogus", ("no-such-pass",))
@@ -103,12 +77,9 @@ def known_passes(nft_jit, ns, table="t", chain="c", family=None):
         "--no-load", "-t", table, "-c", chain]
     if family:
         cmd += ["--family", family]
-    e = dict(os.environ)
-    if VIA == "env":
-        e[ENV] = "no-such-pass"
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=60, env=e)
+                              timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
     m = re.search(r"\(passes: ([a-z0-9_, -]+)\)", proc.stdout + proc.stderr)
