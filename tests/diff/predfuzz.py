@@ -19,6 +19,13 @@ such counter must stay 0.  A rule whose box is empty must not count; a
 rule nft-jit calls exact must count exactly the packets its box (all
 terms inside) counts.  See boxes.py for how a term becomes nft syntax.
 
+The boxes come from two compiles: every pass on (nft-jit's default: the
+rules the program runs) and --no-opt=all.  A rule the dead pass removed
+(compile -j's optimizer lint) has no box in the first; it is judged
+with its box of the second, and the kernel must never count it.  A rule
+in both must have the same box in both, up to terms that hold for every
+value of their field (a pass may drop such a test).
+
 --boxes reference uses the boxes the generator wrote itself (what each
 match means as intervals) instead of nft-jit's: it tests this harness, and
 runs where nft-jit has no --predicates.  --self-test checks boxes.py's
@@ -415,15 +422,64 @@ def predicates_supported(nft_jit):
     return None
 
 
-def jit_boxes(nft_jit, ns):
-    """{handle: box} of chain c from nft-jit."""
-    cmd = [nft_jit, "-n", ns] + PRED_ARGS
+def _compile(nft_jit, ns, extra=()):
+    """nft-jit's compile report of chain c with its predicates."""
+    cmd = [nft_jit, "-n", ns] + PRED_ARGS[:1] + list(extra) + PRED_ARGS[1:]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise RuntimeError("%s exited %d: %s" % (
             " ".join(cmd), proc.returncode, proc.stderr.strip()[:300]))
-    found = boxes.find_rules(json.loads(proc.stdout))
-    return {h: b for (c, h), b in found.items() if c in ("c", None)}
+    return json.loads(proc.stdout)
+
+
+class JitBoxes:
+    """What nft-jit says about chain c's rules.
+
+    boxes: {handle: box} of the rules the program runs, with every pass
+    on (nft-jit's default); removed: {handle: lint text} of the rules the
+    optimizer's dead pass removed (their box, from a second compile with
+    --no-opt=all, is in boxes too: the kernel must never count the rule);
+    differ: {handle: box with every pass off} of the rules whose box is
+    not the same in both compiles (the extraction must not depend on the
+    passes).
+    """
+
+    def __init__(self, nft_jit, ns):
+        on = _compile(nft_jit, ns)
+        off = _compile(nft_jit, ns, ["--no-opt=all"])
+        b_on = self._boxes(on)
+        b_off = self._boxes(off)
+        self.removed = {}
+        for rep in on.get("compile", []):
+            for lint in rep.get("optimizer", {}).get("lint", []):
+                if lint.get("pass") == "dead" and lint.get("chain") == "c":
+                    self.removed[lint["handle"]] = lint.get("text", "")
+        self.differ = {h: b_off[h] for h in b_on if h in b_off and
+                       _canon(b_on[h]) != _canon(b_off[h])}
+        self.boxes = dict(b_on)
+        for h in self.removed:
+            if h in b_off:
+                self.boxes[h] = b_off[h]
+
+    @staticmethod
+    def _boxes(doc):
+        found = boxes.find_rules(doc)
+        return {h: b for (c, h), b in found.items() if c in ("c", None)}
+
+
+def _canon(box):
+    """A box for comparison: its terms sorted, without the terms that
+    hold for every value of their field (a pass may drop such a test)."""
+    terms = []
+    for t in box["terms"]:
+        ivs = boxes.merge(boxes.intervals(t))
+        full = (1 << (8 * t["field"]["width"])) - 1
+        if ivs == [(0, full)]:
+            continue
+        terms.append(json.dumps({"field": t["field"], "intervals": ivs},
+                                sort_keys=True))
+    return json.dumps({"exact": box.get("exact"), "empty": box.get("empty"),
+                       "terms": sorted(terms)})
 
 
 # -- the judge: the kernel -------------------------------------------------
@@ -644,7 +700,7 @@ def run_round(args, k, seed):
     rules = [rg.rule() for _ in range(args.rules)]
     text_a = table([" ".join(r.matches) + " counter" for r in rules])
     stats = {"rules": len(rules), "hit": 0, "terms": 0, "exact": 0,
-             "empty": 0, "nobox": 0, "skipped": 0, "perturbed": 0,
+             "empty": 0, "nobox": 0, "dead": 0, "skipped": 0, "perturbed": 0,
              "caught": 0, "point_only": 0, "point_only_caught": 0,
              "exact_unchecked": 0, "widened": 0, "widened_caught": 0}
     with netns.TestNet() as tn:
@@ -659,8 +715,10 @@ def run_round(args, k, seed):
         if len(handles) != len(rules):
             raise kernel.HarnessError("%d rules loaded of %d" % (
                 len(handles), len(rules)))
+        removed, differ = {}, {}
         if args.boxes == "nft-jit":
-            got = jit_boxes(args.nft_jit, tn.name)
+            jb = JitBoxes(args.nft_jit, tn.name)
+            got, removed, differ = jb.boxes, jb.removed, jb.differ
         else:
             got = {h: r.box(h) for h, r in zip(handles, rules)}
         rs = acls.Generated("predfuzz", "inet", text_a,
@@ -670,8 +728,12 @@ def run_round(args, k, seed):
         checks = []
         for i, (h, r) in enumerate(zip(handles, rules)):
             box = got.get(h)
+            if h in removed:
+                stats["dead"] += 1
             if box is None:
                 stats["nobox"] += 1
+                if h in removed:
+                    checks.append(Check("hit", i, " ".join(r.matches)))
                 continue
             cs, skipped, no_exact = checks_for(i, r, box)
             stats["skipped"] += len(skipped)
@@ -702,8 +764,17 @@ def run_round(args, k, seed):
     hits = {c.index: n for c, n in zip(checks, counts) if c.kind == "hit"}
     stats["hit"] = sum(1 for n in hits.values() if n[0])
     bad = []
+    for h, other in sorted(differ.items()):
+        bad.append((Check("differ", handles.index(h), ""), (0, 0),
+                    "has another box with every pass off: %s%s" % (
+                        "; ".join(boxes.term_text(t) for t in
+                                  other["terms"]) or "(no terms)",
+                        " exact" if other.get("exact") else "")))
     for c, n in zip(checks, counts):
-        box = got[handles[c.index]]
+        box = got.get(handles[c.index], {"terms": []})
+        if c.kind == "hit" and handles[c.index] in removed and n[0]:
+            bad.append((c, n, "counted, but the dead pass removed it (%s)"
+                        % removed[handles[c.index]]))
         if c.kind == "out":
             stats["terms"] += 1
             if n[0]:
@@ -732,12 +803,14 @@ def run_round(args, k, seed):
         out.status = "FAIL"
         for c, n, why in bad[:None if args.verbose else 5]:
             r = rules[c.index]
-            box = got[handles[c.index]]
+            box = got.get(handles[c.index], {"terms": []})
             out.details.append(
                 "  rule handle %d `%s` %s (%d packets)\n    box: %s%s" % (
                     handles[c.index], " ".join(r.matches), why, n[0],
                     "; ".join(boxes.term_text(t) for t in box["terms"]) or
                     "(no terms)", " exact" if box.get("exact") else ""))
+            if c.kind == "differ":
+                continue
             out.details.append("    judging rule: %s" % (
                 c.text if c.kind != "out" else "%s jump k; chain k: %s" % (
                     " ".join(r.matches), c.text)))
@@ -754,7 +827,7 @@ def run_round(args, k, seed):
                                "reference" else "",
                                " --self-test" if args.self_test else ""))
     out.summary = ("%d rules (%d hit), %d packets, %d judging rules "
-                   "outside boxes, %d exact, %d empty%s%s%s" % (
+                   "outside boxes, %d exact, %d empty%s%s%s%s" % (
                        stats["rules"], stats["hit"], len(pkts),
                        stats["terms"], stats["exact"], stats["empty"],
                        ", %d exact boxes not checkable in one rule" %
@@ -762,6 +835,8 @@ def run_round(args, k, seed):
                        if stats["exact_unchecked"] else "",
                        ", %d rules without a box" % stats["nobox"]
                        if stats["nobox"] else "",
+                       ", %d removed by the dead pass (never counted)" %
+                       stats["dead"] if stats["dead"] else "",
                        ", %d terms not expressible" % stats["skipped"]
                        if stats["skipped"] else ""))
     if bad:
