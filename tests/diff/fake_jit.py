@@ -20,6 +20,11 @@ the self-test makes it lie (FAKE_JIT_LIE) to prove mismatches are found:
                          another deciding rule for packet 0 (run.py --opt
                          on,off must see the difference)
   FAKE_JIT_LIE=opt-verdict  with a pass off, flip packet 0's verdict
+  FAKE_JIT_LIE=kernel-compile  `compile --target kernel` reports an
+                         internal error (the host-side check must fail)
+
+`compile` (the kernel target's compile on the host) answers that every
+chain compiles, or the internal error of FAKE_JIT_LIE=kernel-compile.
 """
 
 import argparse
@@ -36,7 +41,20 @@ import netns  # noqa: E402
 import pcap  # noqa: E402
 
 
+def fake_compile():
+    """`-n NS compile ... -c CHAIN -j`: a report without looking."""
+    chain = sys.argv[sys.argv.index("-c") + 1] if "-c" in sys.argv else "c"
+    rep = {"chain": chain, "status": "jit"}
+    if os.environ.get("FAKE_JIT_LIE") == "kernel-compile":
+        rep = {"chain": chain, "status": "interpreter",
+               "reason": "internal error: fake_jit says so"}
+    print(json.dumps({"compile": [rep]}))
+    return 0 if rep["status"] == "jit" else 1
+
+
 def main():
+    if "compile" in sys.argv[1:4]:
+        return fake_compile()
     if len(sys.argv) > 1 and sys.argv[1] == "eval" and "--help" in sys.argv:
         print("usage: fake_jit.py eval -t TABLE -c CHAIN -r FILE -j")
         return 0

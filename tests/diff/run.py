@@ -361,6 +361,9 @@ def run_ruleset(args, rs, workdir):
             runs = [(cfg,) + run_jit(args, tn, pkts, contexts, workdir,
                                      rs.name, cfg)
                     for cfg in args.configs]
+            kcomp = [(cfg, why) for cfg in args.configs
+                     for why in jit.kernel_compile(args.nft_jit, tn.name,
+                                                   cfg)]
     if args.kernel:
         return kernel_target(args, rs, path, text, pkts, contexts, families,
                              verdicts, kc_all, out, dist, t0, t1, t2)
@@ -435,6 +438,13 @@ def run_ruleset(args, rs, workdir):
         out.summary = "%d verdict mismatches, %d counter mismatches%s; %s" % (
             nv, nc, ", %d decision differences" % nd if multi else "",
             out.summary)
+    if kcomp:
+        out.status = "FAIL"
+        out.summary = "kernel-target compile failed in %s; %s" % (
+            "/".join(sorted({c.name for c, _ in kcomp})), out.summary)
+        out.details += ["  kernel-target compile [%s]: %s" % (c.name, why)
+                        for c, why in kcomp]
+        out.details.append("  replay: %s" % replay_cmd(args, rs.name))
     return out
 
 

@@ -203,7 +203,8 @@ def check_end_to_end(ck, args):
     cases = (("", "pass"), ("verdict", "verdict"), ("counter", "counter"),
              ("resume", "pass-resumed"), ("missing", "error"),
              ("resume-some", "pass-subset"),
-             ("resume-some-counter", "counter"))
+             ("resume-some-counter", "counter"),
+             ("kernel-compile", "kernel-compile"))
     with tempfile.TemporaryDirectory(prefix="nftj-selftest-") as workdir:
         for lie, expect in cases:
             os.environ["FAKE_JIT_LIE"] = lie
@@ -223,6 +224,9 @@ def check_end_to_end(ck, args):
                     ok = got == "ok" and "second run" in text
                 elif expect == "error":
                     ok = got == "error"
+                elif expect == "kernel-compile":
+                    ok = got == "FAIL" and text.startswith(
+                        "kernel-target compile failed")
                 else:
                     m = re.match(r"(\d+) verdict mismatches, (\d+) counter",
                                  text)
