@@ -467,16 +467,35 @@ class JitBoxes:
         return {h: b for (c, h), b in found.items() if c in ("c", None)}
 
 
+def _narrow(field, ivs):
+    """The same test on the fewest bytes.  A payload field in network
+    order whose intervals cut only between whole values of its leading
+    bytes tests those bytes alone: `ip ttl != 64` is nh[8:2] in 0x0000-
+    0x3fff, 0x4100-0xffff in one compile and nh[8:6] in another, since
+    the widest load at an offset in the chain sets the field's width and
+    a pass that removes a rule may change it."""
+    field = dict(field)
+    while (field.get("src") == "payload" and not field.get("bswap") and
+           field["width"] > 1 and
+           all(lo & 0xff == 0 and hi & 0xff == 0xff for lo, hi in ivs)):
+        ivs = boxes.merge([(lo >> 8, hi >> 8) for lo, hi in ivs])
+        field["width"] -= 1
+        if "len" in field:
+            field["len"] -= 1
+    return field, ivs
+
+
 def _canon(box):
-    """A box for comparison: its terms sorted, without the terms that
-    hold for every value of their field (a pass may drop such a test)."""
+    """A box for comparison: its terms sorted, each on its fewest bytes
+    (_narrow), without the terms that hold for every value of their field
+    (a pass may drop such a test)."""
     terms = []
     for t in box["terms"]:
-        ivs = boxes.merge(boxes.intervals(t))
-        full = (1 << (8 * t["field"]["width"])) - 1
+        field, ivs = _narrow(t["field"], boxes.merge(boxes.intervals(t)))
+        full = (1 << (8 * field["width"])) - 1
         if ivs == [(0, full)]:
             continue
-        terms.append(json.dumps({"field": t["field"], "intervals": ivs},
+        terms.append(json.dumps({"field": field, "intervals": ivs},
                                 sort_keys=True))
     return json.dumps({"exact": box.get("exact"), "empty": box.get("empty"),
                        "terms": sorted(terms)})
