@@ -896,6 +896,24 @@ static int do_immediate(struct bctx *c, struct nftnl_expr *x)
 	return 0;
 }
 
+/*
+ * The test and link targets give each set a BPF map of its own; with the
+ * statistics, meta and tail-call maps a program may use at most 64 (the
+ * verifier's MAX_USED_MAPS).  A rule that would need one set more is left
+ * to the interpreter instead of a program the verifier refuses.
+ */
+#define SET_MAPS_MAX	61
+
+static bool set_map_room(const struct imr_prog *p, const struct nftj_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsets; i++)
+		if (p->sets[i].nset == set)
+			return true;
+	return p->nsets < SET_MAPS_MAX;
+}
+
 static int set_index(struct bctx *c, const struct nftj_set *set)
 {
 	struct imr_prog *p = c->p;
@@ -1103,6 +1121,11 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 	if (vmap && set->data_type != NFT_DATA_VERDICT) {
 		imr_unsupported(c->rule, "set %s is not a verdict map",
 				set->name);
+		return 0;
+	}
+	if (!set_map_room(c->p, set)) {
+		imr_unsupported(c->rule, "more than %d sets in one program",
+				SET_MAPS_MAX);
 		return 0;
 	}
 	key = rf_load(c, nftnl_expr_get_u32(x, NFTNL_EXPR_LOOKUP_SREG),

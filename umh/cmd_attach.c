@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "jit.h"
 #include "kctl.h"
+#include "opt.h"
 #include "report.h"
 
 #define ATTACH_TRIES	5	/* dumps when commits keep landing */
@@ -28,10 +29,12 @@ struct attach_opts {
 	bool json;
 	bool force_genid;
 	uint32_t genid;
+	unsigned int no_opt;	/* optimizer passes off: --no-opt */
 };
 
 static const char attach_usage[] =
-"Usage: nft-jit attach [-n NETNS] [-j] [--genid N] FAMILY TABLE CHAIN\n"
+"Usage: nft-jit attach [-n NETNS] [-j] [--genid N] [--no-opt PASS[,PASS...]]\n"
+"                      FAMILY TABLE CHAIN\n"
 "\n"
 "Compile base chain CHAIN of table TABLE (family ip, ip6 or inet) for the\n"
 "kernel target, load it and attach it to the chain: from then on\n"
@@ -53,6 +56,9 @@ static const char attach_usage[] =
 "  -j, --json           JSON output\n"
 "      --genid N        attach as compiled from generation N, without\n"
 "                       retrying (tests of the kernel's stale refusal)\n"
+"      --no-opt PASSES  switch optimizer passes off (dead, shadow, fuse,\n"
+"                       all): verdicts, counters and deciding rules are the\n"
+"                       same with every pass on or off\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
 "\n"
 "Exit status: 0 attached, 1 failure (kernel part not loaded, no such\n"
@@ -164,7 +170,8 @@ static void attach_print(json_t *r)
 static int build(const struct attach_opts *o, struct nftj_ruleset *rs,
 		 struct nftj_prog *jp)
 {
-	NFTJ_BUILD_OPTS(bo, .target = NFTJ_TARGET_KERNEL);
+	NFTJ_BUILD_OPTS(bo, .target = NFTJ_TARGET_KERNEL,
+			.no_opt = o->no_opt);
 	int err;
 
 	err = nftj_ruleset_dump(rs, o->family);
@@ -272,11 +279,13 @@ static int attach_kernel(int argc, char **argv, const char *netns)
 	static const struct option lo[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "genid", required_argument, NULL, 'G' },
+		{ "no-opt", required_argument, NULL, 'O' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct attach_opts o = {};
+	char why[256];
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "jn:h", lo, NULL)) != -1) {
@@ -289,6 +298,13 @@ static int attach_kernel(int argc, char **argv, const char *netns)
 				return EXIT_USAGE;
 			}
 			o.force_genid = true;
+			break;
+		case 'O':
+			if (opt_parse_passes(optarg, &o.no_opt, why,
+					     sizeof(why))) {
+				cli_errmsg("attach: --no-opt: %s", why);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			fputs(attach_usage, stdout);

@@ -23,6 +23,7 @@
 #include "jit.h"
 #include "linkstats.h"
 #include "nflink.h"
+#include "opt.h"
 
 #define EXIT_CHANGED	3
 #define ATTACH_TRIES	3
@@ -32,11 +33,13 @@ struct attach_opts {
 	uint32_t family;
 	bool link, set_dormant, json;
 	long timeout_s;		/* 0: none */
+	unsigned int no_opt;	/* optimizer passes off: --no-opt */
 };
 
 static const char usage[] =
 "Usage: nft-jit attach --link [-n NETNS] -t TABLE -c CHAIN [--family F]\n"
-"                      [--set-dormant] [--timeout SEC] [-j]\n"
+"                      [--set-dormant] [--timeout SEC]\n"
+"                      [--no-opt PASS[,PASS...]] [-j]\n"
 "\n"
 "Compile base chain CHAIN for the link target (a BPF_PROG_TYPE_NETFILTER\n"
 "program, Linux >= 6.4) and attach it with BPF_LINK_CREATE at the chain's\n"
@@ -63,6 +66,9 @@ static const char usage[] =
 "      --link           the link target (required: the only mode so far)\n"
 "      --set-dormant    mark the table dormant while the program runs\n"
 "      --timeout SEC    detach after SEC seconds\n"
+"      --no-opt PASSES  switch optimizer passes off (dead, shadow, fuse,\n"
+"                       all): verdicts, counters and deciding rules are the\n"
+"                       same with every pass on or off\n"
 "  -j, --json           one JSON line when attached, one when detached\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
 "\n"
@@ -88,8 +94,8 @@ static void session_free(struct session *s)
 
 static int compile(struct session *s)
 {
-	NFTJ_BUILD_OPTS(bo, .target = NFTJ_TARGET_LINK);
 	struct attach_opts *o = s->o;
+	NFTJ_BUILD_OPTS(bo, .target = NFTJ_TARGET_LINK, .no_opt = o->no_opt);
 	int err;
 
 	if (cli_ruleset_load(&s->rs))
@@ -363,12 +369,14 @@ int cmd_attach_link(int argc, char **argv, const char *netns)
 		{ "link", no_argument, NULL, 'L' },
 		{ "set-dormant", no_argument, NULL, 'D' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "no-opt", required_argument, NULL, 'O' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "netns", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct attach_opts o = {};
+	char why[256];
 	char *end;
 	int c;
 
@@ -390,6 +398,13 @@ int cmd_attach_link(int argc, char **argv, const char *netns)
 			o.timeout_s = strtol(optarg, &end, 10);
 			if (*end || o.timeout_s <= 0) {
 				cli_errmsg("attach: bad timeout %s", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'O':
+			if (opt_parse_passes(optarg, &o.no_opt, why,
+					     sizeof(why))) {
+				cli_errmsg("attach: --no-opt: %s", why);
 				return EXIT_USAGE;
 			}
 			break;

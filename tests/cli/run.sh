@@ -145,6 +145,8 @@ expect "usage: unknown target" 2 "unknown target" -- "$JIT" compile --target x
 expect "usage: unknown stage" 2 "stages are build" -- "$JIT" compile --dump-imr emit
 expect "usage: unknown optimizer pass" 2 "compile: --no-opt: unknown pass 'nope' \\(passes: dead, shadow, fuse" -- "$JIT" compile --no-opt=nope
 expect "usage: eval, unknown optimizer pass" 2 "eval: --no-opt: unknown pass" -- "$JIT" eval -t t -c c --no-opt=dead,nope 4500
+expect "usage: attach, unknown pass" 2 "unknown pass 'x'" -- "$JIT" attach --no-opt=x inet t c
+expect "usage: attach --link, unknown pass" 2 "unknown pass 'x'" -- "$JIT" attach --link --no-opt=x -t t -c c
 expect "usage: eval without packets" 2 "hex arguments or -r" -- "$JIT" -n "$NS" eval -t filter -c input
 expect "usage: bad hex" 2 "not a packet in hex" -- "$JIT" -n "$NS" eval -t filter -c input 45zz
 expect "unknown netns" 1 "network namespace" -- "$JIT" -n nftj-no-such-ns compile

@@ -17,6 +17,7 @@ one).  Where they do not, that is a warning, not a failure: the contract
 compares verdicts and counters.
 """
 
+import json
 from collections import namedtuple
 
 Mismatch = namedtuple("Mismatch", "kind index kernel jit rule")
@@ -124,3 +125,123 @@ def compare(kernel_verdicts, jit_packets, kernel_counters, jit_counters,
         res.counters_compared = "subset"
         _compare_counters(res, subset[1], subset[0], subset[1], "subset")
     return res
+
+
+# What nft-jit says about one packet that must not depend on which
+# optimizer passes ran (opt.py): the verdict, the rule that decided (or
+# null: the policy), where the interpreter resumes, the rules counted.
+DECISION_KEYS = ("verdict", "rule", "resume", "counted")
+
+
+def _norm(v):
+    if isinstance(v, dict):
+        return tuple(sorted((k, _norm(x)) for k, x in v.items()))
+    if isinstance(v, list):
+        return tuple(_norm(x) for x in v)
+    return v
+
+
+def _key(rule):
+    return (rule.get("chain"), rule.get("handle")) if rule else None
+
+
+def _counted(r):
+    return [_key(c) for c in r.get("counted") or []]
+
+
+def _stopped_first(a, b, position):
+    """Of two answers for one packet, at least one resumed at different
+    points: (the one that stopped first, the other), or None when the
+    order is unknown (rules of different chains)."""
+    ra, rb = _key(a.get("resume")), _key(b.get("resume"))
+    if ra and not rb:
+        return a, b
+    if rb and not ra:
+        return b, a
+    if ra[0] == rb[0] and ra in position and rb in position:
+        return (a, b) if position[ra] < position[rb] else (b, a)
+    return None
+
+
+def _consistent_resume(first, other, position):
+    """Why the answers of a packet nft-jit resumed at different points in
+    two configurations contradict each other, or None.
+
+    A program stops at its first rule left to the interpreter; how far it
+    gets may depend on the passes (code size against the segment limit).
+    The packet passed every rule before the first stop without a decision
+    (the other configuration must not have decided it by such a rule),
+    and counted the same rules up to there.
+    """
+    r = _key(first.get("resume"))
+    d = _key(other.get("rule"))
+    if d and d[0] == r[0] and d in position and r in position and \
+            position[d] < position[r]:
+        return "decided by %s/%s before the resume point %s/%s of the " \
+            "other configuration" % (d + r)
+    c1, c2 = _counted(first), _counted(other)
+    upto = []
+    for k in c2:
+        if k[0] == r[0] and k in position and r in position and \
+                position[k] >= position[r]:
+            break
+        upto.append(k)
+    # where the resume point's place is unknown: a prefix at least
+    if (upto if r in position else c2[:len(c1)]) != c1:
+        return "counted %s up to the resume point, the other " \
+            "configuration %s" % (c1, c2)
+    return None
+
+
+def decisions_differ(base, other, position=None):
+    """Where two nft-jit answers for the same packets disagree.
+
+    Returns (differences [(packet index, key, base's value, other's
+    value)] on DECISION_KEYS, indexes of packets resumed at different
+    points without contradiction).  position: {(chain, handle): index of
+    the rule in its chain}, to order resume points and deciding rules.
+    """
+    if len(base) != len(other):
+        raise ValueError("%d and %d nft-jit results" % (len(base),
+                                                        len(other)))
+    position = position or {}
+    out, moved = [], []
+    for i, (a, b) in enumerate(zip(base, other)):
+        if _norm(a.get("resume")) != _norm(b.get("resume")):
+            order = _stopped_first(a, b, position)
+            why = _consistent_resume(order[0], order[1], position) \
+                if order else None
+            if why:
+                out.append((i, "resume", a.get("resume"),
+                            "%s (%s)" % (json.dumps(b.get("resume")), why)))
+            else:
+                moved.append(i)
+            continue
+        for key in DECISION_KEYS:
+            if _norm(a.get(key)) != _norm(b.get(key)):
+                out.append((i, key, a.get(key), b.get(key)))
+    return out, moved
+
+
+def spread(results, chain, order):
+    """Where the rules that decided results lie in one chain.
+
+    order: the chain's rule handles in order.  Returns (distinct rules of
+    the chain that decided a packet, the deepest one's position (1-based,
+    0: none), packets decided by a rule in each quarter of the chain,
+    packets decided elsewhere: the policy, another chain or resumed).
+    """
+    pos = {h: i for i, h in enumerate(order)}
+    quarters = [0, 0, 0, 0]
+    seen, deepest, other = set(), 0, 0
+    for r in results:
+        rule = r.get("rule")
+        if not rule or rule.get("chain") != chain or \
+                rule.get("handle") not in pos:
+            other += 1
+            continue
+        i = pos[rule["handle"]]
+        seen.add(i)
+        deepest = max(deepest, i + 1)
+        quarters[min(3, i * 4 // max(1, len(order)))] += 1
+    return len(seen), deepest, quarters, other

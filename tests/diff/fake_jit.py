@@ -16,6 +16,15 @@ the self-test makes it lie (FAKE_JIT_LIE) to prove mismatches are found:
                          compared: must pass)
   FAKE_JIT_LIE=resume-some-counter  and a counter off by one: must fail
   FAKE_JIT_LIE=missing   report one packet too few (harness error)
+  FAKE_JIT_LIE=opt-rule  with an optimizer pass off (--no-opt), name
+                         another deciding rule for packet 0 (run.py --opt
+                         on,off must see the difference)
+  FAKE_JIT_LIE=opt-verdict  with a pass off, flip packet 0's verdict
+  FAKE_JIT_LIE=kernel-compile  `compile --target kernel` reports an
+                         internal error (the host-side check must fail)
+
+`compile` (the kernel target's compile on the host) answers that every
+chain compiles, or the internal error of FAKE_JIT_LIE=kernel-compile.
 """
 
 import argparse
@@ -32,7 +41,20 @@ import netns  # noqa: E402
 import pcap  # noqa: E402
 
 
+def fake_compile():
+    """`-n NS compile ... -c CHAIN -j`: a report without looking."""
+    chain = sys.argv[sys.argv.index("-c") + 1] if "-c" in sys.argv else "c"
+    rep = {"chain": chain, "status": "jit"}
+    if os.environ.get("FAKE_JIT_LIE") == "kernel-compile":
+        rep = {"chain": chain, "status": "interpreter",
+               "reason": "internal error: fake_jit says so"}
+    print(json.dumps({"compile": [rep]}))
+    return 0 if rep["status"] == "jit" else 1
+
+
 def main():
+    if "compile" in sys.argv[1:4]:
+        return fake_compile()
     if len(sys.argv) > 1 and sys.argv[1] == "eval" and "--help" in sys.argv:
         print("usage: fake_jit.py eval -t TABLE -c CHAIN -r FILE -j")
         return 0
@@ -46,8 +68,10 @@ def main():
     ap.add_argument("--mark", type=int, default=0)
     ap.add_argument("--skuid", type=int, default=0)
     ap.add_argument("--skgid", type=int, default=0)
+    ap.add_argument("--no-opt", default=None)
     args = ap.parse_args()
     lie = os.environ.get("FAKE_JIT_LIE", "")
+    opt_off = bool(args.no_opt)
 
     tables = json.loads(netns.run(["nft", "-j", "list", "tables"]))
     family = [o["table"]["family"] for o in tables["nftables"]
@@ -90,6 +114,10 @@ def main():
             cnt[0]["packets"] += 1
     elif lie == "missing":
         out = out[:-1]
+    elif lie == "opt-rule" and opt_off and out:
+        out[0]["rule"] = {"chain": args.chain, "handle": 0}
+    elif lie == "opt-verdict" and opt_off and out:
+        out[0]["verdict"] = "drop" if verdicts[0] == "accept" else "accept"
     print(json.dumps({"eval": {"family": family, "table": args.table,
                                "chain": args.chain, "hook": "output",
                                "generation": 0, "packets": out,

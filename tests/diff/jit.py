@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 
+import opt
+
 DEFAULT_PATH = os.path.normpath(os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "umh",
     "nft-jit"))
@@ -41,10 +43,11 @@ EXTRA_ARGS = []
 
 
 def command(path, netns_name, pcap_path, ctx, table="t", chain="c",
-            oif="veth0"):
+            oif="veth0", cfg=None):
     mark, uid, gid = ctx
-    cmd = ["ip", "netns", "exec", netns_name, path, "eval", "-t", table,
-           "-c", chain, "--oif", oif] + EXTRA_ARGS
+    cmd = ["ip", "netns", "exec", netns_name, path, "eval"] + \
+        opt.flags(cfg) + ["-t", table, "-c", chain, "--oif", oif] + \
+        EXTRA_ARGS
     if mark:
         cmd += ["--mark", str(mark)]
     cmd += ["--skuid", str(uid), "--skgid", str(gid), "-r", pcap_path, "-j"]
@@ -55,9 +58,10 @@ class EvalError(Exception):
     pass
 
 
-def evaluate(path, netns_name, pcap_path, ctx, npackets):
-    """Run eval; return the "eval" object, checked for shape."""
-    cmd = command(path, netns_name, pcap_path, ctx)
+def evaluate(path, netns_name, pcap_path, ctx, npackets, cfg=None):
+    """Run eval (under optimizer configuration cfg, opt.py); return the
+    "eval" object, checked for shape."""
+    cmd = command(path, netns_name, pcap_path, ctx, cfg=cfg)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True,
                               timeout=TIMEOUT)
@@ -85,3 +89,31 @@ def evaluate(path, netns_name, pcap_path, ctx, npackets):
     ev.setdefault("counters", [])
     ev.setdefault("fallback", [])
     return ev
+
+
+def kernel_compile(path, netns_name, cfg=None, table="t", chain="c"):
+    """Problems of `nft-jit compile --target kernel --no-load` of the
+    chain under optimizer configuration cfg: [] when it compiles or is
+    refused with a reason, else what went wrong (an internal error, a
+    crash, no JSON).  Runs on any kernel: nothing is loaded."""
+    cmd = [path, "-n", netns_name, "compile"] + opt.flags(cfg) + [
+        "--target", "kernel", "--no-load", "-t", table, "-c", chain, "-j"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return ["timed out after %ds: %s" % (TIMEOUT, " ".join(cmd))]
+    try:
+        reports = json.loads(proc.stdout)["compile"]
+    except (ValueError, KeyError, TypeError):
+        return ["exit %d, no JSON: %s: %s" % (
+            proc.returncode, " ".join(cmd),
+            (proc.stderr or proc.stdout).strip()[:300])]
+    out = []
+    for r in reports:
+        why = r.get("reason") or ""
+        if "internal error" in why:
+            out.append("%s: %s (%s)" % (r.get("chain"), why, " ".join(cmd)))
+    if proc.returncode not in (0, 1):
+        out.append("exit %d: %s" % (proc.returncode, " ".join(cmd)))
+    return out

@@ -13,6 +13,7 @@ import subprocess
 
 import kernel
 import netns
+import opt
 
 TIMEOUT = 300
 # stateful expressions whose result depends on time, not on the packets
@@ -23,8 +24,12 @@ class AttachError(Exception):
     pass
 
 
-def _nftjit(path, ns, argv):
-    cmd = [path] + (["-n", ns] if ns else []) + list(argv)
+def _nftjit(path, ns, argv, cfg=None):
+    """Run nft-jit [-n ns] SUBCOMMAND ARGS under optimizer configuration
+    cfg (opt.py; None: nft-jit's default)."""
+    argv = list(argv)
+    cmd = [path] + (["-n", ns] if ns else []) + argv[:1] + opt.flags(cfg) + \
+        argv[1:]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True,
                               timeout=TIMEOUT)
@@ -82,8 +87,8 @@ def time_dependent(objs):
     return [t.split('"')[1] for t in TIME_DEPENDENT if t in text]
 
 
-def attach(path, tn, chains):
-    """Attach every chain.
+def attach(path, tn, chains, cfg=None):
+    """Attach every chain (optimizer configuration cfg).
 
     Returns (attached [(chain, attach json)], refused [(chain, reason)]).
     A chain the compiler refuses ("cannot be compiled") is a refusal;
@@ -92,7 +97,7 @@ def attach(path, tn, chains):
     attached, refused = [], []
     for fam, table, chain in chains:
         rc, out, err = _nftjit(path, tn.name,
-                               ["attach", "-j", fam, table, chain])
+                               ["attach", "-j", fam, table, chain], cfg)
         name = "%s %s %s" % (fam, table, chain)
         if rc == 0:
             attached.append((name, json.loads(out)["attach"]))
@@ -125,14 +130,15 @@ class Result:
                 sum(x["fallbacks"] for x in a))
 
 
-def run(path, rs_path, send):
-    """Load rs_path fresh, attach, send(tn); return a Result."""
+def run(path, rs_path, send, cfg=None):
+    """Load rs_path fresh, attach (optimizer configuration cfg),
+    send(tn); return a Result."""
     r = Result()
     with netns.TestNet() as tn:
         kernel.load(tn, rs_path)
         objs = ruleset_json(tn)
         r.time_dependent = time_dependent(objs)
-        r.attached, r.refused = attach(path, tn, base_chains(objs))
+        r.attached, r.refused = attach(path, tn, base_chains(objs), cfg)
         r.verdicts = send(tn)
         r.status = kstatus(path, tn)
         r.counters = counters(ruleset_json(tn))

@@ -32,6 +32,7 @@ import gen
 import kernel
 import model
 import netns
+import opt
 import rulesets
 
 ATTACH_WAIT = 120        # seconds for compile + verifier of big chains
@@ -42,11 +43,13 @@ class LinkError(Exception):
     pass
 
 
-def compile_status(nft_jit, ns):
-    """The link target's compile report of chain t/c (a dict)."""
-    proc = subprocess.run([nft_jit, "-n", ns, "compile", "--target", "link",
-                           "-t", "t", "-c", "c", "-j"], capture_output=True,
-                          text=True, timeout=ATTACH_WAIT)
+def compile_status(nft_jit, ns, cfg=None):
+    """The link target's compile report of chain t/c (a dict), under
+    optimizer configuration cfg (opt.py)."""
+    proc = subprocess.run([nft_jit, "-n", ns, "compile"] + opt.flags(cfg) +
+                          ["--target", "link", "-t", "t", "-c", "c", "-j"],
+                          capture_output=True, text=True,
+                          timeout=ATTACH_WAIT)
     try:
         return json.loads(proc.stdout)["compile"][0]
     except (ValueError, KeyError, IndexError):
@@ -79,9 +82,10 @@ class Attached:
     report: {"unhandled": N, "counters": [...], "reason": ...}.
     """
 
-    def __init__(self, nft_jit, ns):
-        self.cmd = [nft_jit, "-n", ns, "attach", "--link", "-t", "t", "-c",
-                    "c", "--set-dormant", "-j", "--timeout", "3600"]
+    def __init__(self, nft_jit, ns, cfg=None):
+        self.cmd = [nft_jit, "-n", ns, "attach"] + opt.flags(cfg) + [
+            "--link", "-t", "t", "-c", "c", "--set-dormant", "-j",
+            "--timeout", "3600"]
         self.proc = None
         self.attached = None
         self.detached = None
@@ -120,14 +124,15 @@ class Attached:
         return False
 
 
-def second_run(args, h, path, rs, pkts, keep, verdicts, contexts, families):
+def second_run(args, h, path, rs, pkts, keep, verdicts, contexts, families,
+               cfg=None):
     """Counters of pkts[keep] alone: ((kernel, link), "") or (None, why)."""
     sub = [pkts[i] for i in keep]
     with netns.TestNet() as tn:
         kernel.load(tn, path)
         again = h.send_all(tn, families, contexts, sub)
         kc = kernel.counters(tn, rs.family)
-        with Attached(args.nft_jit, tn.name) as att:
+        with Attached(args.nft_jit, tn.name, cfg) as att:
             link_again = h.send_all(tn, families, contexts, sub)
     if again != [verdicts[i] for i in keep] or link_again != again:
         return None, "verdicts changed in the second run"
@@ -137,16 +142,33 @@ def second_run(args, h, path, rs, pkts, keep, verdicts, contexts, families):
 
 
 def run_ruleset(args, rs, workdir, h):
-    """One ruleset in link mode; h is run.py (Outcome, send_all, ...)."""
+    """One ruleset in link mode; h is run.py (Outcome, send_all, ...).
+
+    The kernel's pass runs once; the link program is attached and the
+    packets sent again once per optimizer configuration (args.configs).
+    """
     out = h.Outcome(rs.name)
     seed = h.ruleset_seed(args.seed, rs.name)
     path = os.path.join(workdir, rs.name + ".nft")
     with open(path, "w") as f:
         f.write(rs.text())
+    multi = len(args.configs) > 1
     with netns.TestNet() as tn:
         kernel.load(tn, path)
         m = model.Model(kernel.table_json(tn, rs.family, numeric=True))
-        st = compile_status(args.nft_jit, tn.name)
+        st = compile_status(args.nft_jit, tn.name, args.configs[0])
+        if st.get("verifier") == "rejected":
+            # not a refusal: nft-jit emitted code the kernel refuses
+            out.status = "FAIL"
+            log = (st.get("verifier_log") or "").strip().splitlines()
+            out.summary = "the verifier rejected the link program " \
+                "(%s insns in %s programs): %s" % (
+                    st.get("insns"), st.get("programs"),
+                    log[-1] if log else "no log")
+            out.details += ["    " + x for x in log[-4:]]
+            out.details.append("  replay: %s --target link" %
+                               h.replay_cmd(args, rs.name))
+            return out
         if st["status"] != "jit":
             out.status = "skip"
             out.summary = "the link target refuses the chain: %s" % (
@@ -161,25 +183,74 @@ def run_ruleset(args, rs, workdir, h):
                             nofrag6=nofrag6)
         verdicts = h.send_all(tn, families, contexts, pkts)
         kc = kernel.counters(tn, rs.family)
-        with Attached(args.nft_jit, tn.name) as att:
-            link_verdicts = h.send_all(tn, families, contexts, pkts)
-        unhandled = att.detached["unhandled"]
-        jc = compare.sum_counters([att.detached])
-        resumed = set()
-        if unhandled:
-            results, _, _ = h.run_jit(args, tn, pkts, contexts, workdir,
-                                      rs.name)
-            resumed = {i for i, r in enumerate(results)
-                       if r["verdict"] == "resume"}
+        runs = []
+        for cfg in args.configs:
+            cst = st if cfg is args.configs[0] else \
+                compile_status(args.nft_jit, tn.name, cfg)
+            if cst["status"] != "jit":
+                runs.append((cfg, cst, None, None, None))
+                continue
+            with Attached(args.nft_jit, tn.name, cfg) as att:
+                link_verdicts = h.send_all(tn, families, contexts, pkts)
+            resumed = set()
+            if att.detached["unhandled"]:
+                results, _, _ = h.run_jit(args, tn, pkts, contexts,
+                                          workdir, rs.name, cfg)
+                resumed = {i for i, r in enumerate(results)
+                           if r["verdict"] == "resume"}
+            runs.append((cfg, cst, att.detached, link_verdicts, resumed))
     out.packets = len(pkts)
     out.verdicts.update(verdicts)
+    failed = []
+    for cfg, cst, detached, link_verdicts, resumed in runs:
+        label = "%s[%s]" % (rs.name, cfg.name) if multi else rs.name
+        if detached is None:
+            failed.append(cfg.name)
+            out.details.append(
+                "  [%s] the link target refuses the chain in this "
+                "configuration only: %s%s" % (
+                    cfg.name, cst.get("reason") or cst["status"],
+                    " (the verifier rejected it)"
+                    if cst.get("verifier") == "rejected" else ""))
+            continue
+        ok, summary, details = check_config(
+            args, h, rs, path, pkts, contexts, families, verdicts, kc, cfg,
+            cst, detached, link_verdicts, resumed, label)
+        if cfg is args.configs[0]:
+            out.summary = summary
+        elif not ok:
+            details.insert(0, "  [%s] %s" % (cfg.name, summary))
+        out.details += details
+        if not ok:
+            failed.append(cfg.name)
+    if multi:
+        out.summary += ", opt %s: %s" % (
+            "/".join(c.name for c in args.configs),
+            "FAIL in %s" % "/".join(failed) if failed else
+            "each equal to the kernel")
+    if failed:
+        out.status = "FAIL"
+        if args.configs[0].name not in failed:
+            out.summary = "configuration %s failed; %s" % (
+                "/".join(failed), out.summary)
+    return out
+
+
+def check_config(args, h, rs, path, pkts, contexts, families, verdicts, kc,
+                 cfg, st, detached, link_verdicts, resumed, label):
+    """One configuration's link run against the kernel's.
+
+    Returns (ok, summary, detail lines).
+    """
+    unhandled = detached["unhandled"]
+    jc = compare.sum_counters([detached])
     jit_packets = [{"verdict": "resume" if i in resumed else v}
                    for i, v in enumerate(link_verdicts)]
     subset, note = None, ""
     keep = compare.not_resumed(jit_packets)
     if 0 < len(keep) < len(pkts):
         subset, note = second_run(args, h, path, rs, pkts, keep, verdicts,
-                                  contexts, families)
+                                  contexts, families, cfg)
     res = compare.compare(verdicts, jit_packets, kc, jc, None, subset)
     problems = []
     if len(resumed) != unhandled:
@@ -189,8 +260,9 @@ def run_ruleset(args, rs, workdir, h):
     if dropped != len(resumed):
         problems.append("%d unhandled packets were not dropped" % (
             len(resumed) - dropped))
+    accept = sum(1 for v in verdicts if v == "accept")
     parts = ["%d packets (accept %d, drop %d)" % (
-        res.packets, out.verdicts["accept"], out.verdicts["drop"]),
+        res.packets, accept, res.packets - accept),
         "program %d insns in %d programs" % (st["insns"], st["programs"]),
         "%d unhandled (dropped)" % unhandled]
     if res.counters_compared == "all":
@@ -200,26 +272,26 @@ def run_ruleset(args, rs, workdir, h):
                      "handled (%d)" % (len(keep), res.counters))
     else:
         parts.append("verdicts only (%s)" % (note or "all unhandled"))
-    out.summary = ", ".join(parts)
+    summary = ", ".join(parts)
     if res.ok and not problems:
-        return out
-    out.status = "FAIL"
+        return True, summary, []
     nv = sum(1 for x in res.mismatches if x.kind == "verdict")
-    out.summary = "%d verdict mismatches, %d counter mismatches%s; %s" % (
+    summary = "%d verdict mismatches, %d counter mismatches%s; %s" % (
         nv, len(res.mismatches) - nv,
-        "".join(", " + p for p in problems), out.summary)
+        "".join(", " + p for p in problems), summary)
+    details = []
     for mm in res.mismatches[:None if args.verbose else h.MAX_PRINTED]:
         if mm.kind == "verdict":
             p = pkts[mm.index]
-            out.details.append(
+            details.append(
                 "  mismatch %s seed=%d packet=%d kernel=%s link=%s ctx=%s "
-                "(%s)\n    packet: %s" % (rs.name, args.seed, mm.index,
+                "(%s)\n    packet: %s" % (label, args.seed, mm.index,
                                          mm.kernel, mm.jit,
                                          contexts[p.ctx], p.note,
                                          p.data.hex()))
         else:
-            out.details.append("  counter %s rule=%s kernel=%s link=%s" % (
-                rs.name, json.dumps(mm.rule), mm.kernel, mm.jit))
-    out.details.append("  replay: %s --target link" % h.replay_cmd(
-        args, rs.name))
-    return out
+            details.append("  counter %s rule=%s kernel=%s link=%s" % (
+                label, json.dumps(mm.rule), mm.kernel, mm.jit))
+    details.append("  replay: %s --target link" % h.replay_cmd(
+        args, rs.name, cfg))
+    return False, summary, details

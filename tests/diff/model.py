@@ -124,7 +124,11 @@ def _value(v, width):
             return (base[0] & ~host & full, (base[0] | host) & full)
         if "range" in v:
             a, b = (_value(x, width) for x in v["range"])
-            return None if a is None or b is None else (a[0], b[1])
+            if a is None or b is None or a[0] > b[1]:
+                # nft 1.0.6 lists `meta length < 100 meta mark > 0x10`
+                # as `meta mark != 0x64-0x10`: not something to aim at
+                return None
+            return (a[0], b[1])
         if "elem" in v:
             return _value(v["elem"]["val"], width)
         if "|" in v:

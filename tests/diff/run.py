@@ -35,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 
+import acls  # noqa: E402
 import compare  # noqa: E402
 import culprit  # noqa: E402
 import gen  # noqa: E402
@@ -44,6 +45,7 @@ import kpass  # noqa: E402
 import link  # noqa: E402
 import model  # noqa: E402
 import netns  # noqa: E402
+import opt  # noqa: E402
 import pcap  # noqa: E402
 import rulesets  # noqa: E402
 
@@ -51,6 +53,8 @@ RULESET_DIR = os.path.normpath(os.path.join(HERE, "..", "rulesets"))
 DEFAULT_PACKETS = 2000
 MAX_PRINTED = 20          # mismatches printed per ruleset without -v
 MAX_BISECT = 3            # counter mismatches explained per ruleset
+SPREAD_RULES = 100        # report where deciding rules lie from this size
+DEFAULT_SIZES = "10,100,1000,10000"
 
 
 def ruleset_seed(seed, name):
@@ -69,13 +73,21 @@ class Outcome:
         self.verdicts = collections.Counter()
 
 
-def replay_cmd(args, name):
+def replay_cmd(args, name, cfg=None):
     cmd = "tests/diff/run.py --only %s --seed %d --packets %d" % (
         name, args.seed, args.packets)
+    if getattr(args, "generated", None):
+        cmd += " --generated %s" % args.generated
+        if args.sizes != DEFAULT_SIZES:
+            cmd += " --sizes %s" % args.sizes
     if args.nft_jit != jit.DEFAULT_PATH:
         cmd += " --nft-jit %s" % args.nft_jit
     if args.kernel:
         cmd += " --kernel"
+    if cfg is not None and cfg.name != "on":
+        cmd += " --opt %s" % cfg.name
+    elif cfg is None and [c.name for c in args.configs] != ["on"]:
+        cmd += " --opt %s" % ",".join(c.name for c in args.configs)
     return cmd
 
 
@@ -87,8 +99,9 @@ def send_all(tn, families, contexts, pkts):
         sender.close()
 
 
-def run_jit(args, tn, pkts, contexts, workdir, name):
-    """Evaluate pkts with nft-jit, one run per socket context.
+def run_jit(args, tn, pkts, contexts, workdir, name, cfg=None):
+    """Evaluate pkts with nft-jit, one run per socket context, under
+    optimizer configuration cfg (opt.py; None: nft-jit's default).
 
     Returns (per-packet results by global index, summed counters, number
     of fallback rules).
@@ -96,13 +109,14 @@ def run_jit(args, tn, pkts, contexts, workdir, name):
     results = [None] * len(pkts)
     evals = []
     fallback = set()
+    tag = "" if cfg is None else "." + cfg.name
     for ci, ctx in enumerate(contexts):
         idx = [i for i, p in enumerate(pkts) if p.ctx == ci]
         if not idx:
             continue
-        path = os.path.join(workdir, "%s.ctx%d.pcap" % (name, ci))
+        path = os.path.join(workdir, "%s%s.ctx%d.pcap" % (name, tag, ci))
         pcap.write(path, [pkts[i].data for i in idx])
-        ev = jit.evaluate(args.nft_jit, tn.name, path, ctx, len(idx))
+        ev = jit.evaluate(args.nft_jit, tn.name, path, ctx, len(idx), cfg)
         for j, i in enumerate(idx):
             results[i] = ev["packets"][j]
         evals.append(ev)
@@ -144,30 +158,35 @@ def explain_counter(args, rs, path, pkts, contexts, families, verdicts,
 
 
 def second_run(args, rs, path, pkts, keep, verdicts, contexts, families,
-               workdir):
+               workdir, cfgs=(None,)):
     """Counters of the packets nft-jit did not resume, on their own.
 
-    Sends only pkts[keep] through a fresh copy of the ruleset and through
-    nft-jit.  Returns ((kernel counters, nft-jit counters), "") or
-    (None, why not).
+    Sends only pkts[keep] through a fresh copy of the ruleset (once) and
+    through nft-jit under every configuration of cfgs.  Returns {cfg:
+    ((kernel counters, nft-jit counters), "") or (None, why not)}.
     """
     sub = [pkts[i] for i in keep]
     with netns.TestNet() as tn:
         kernel.load(tn, path)
         again = send_all(tn, families, contexts, sub)
         kc = kernel.counters(tn, rs.family)
-        results, jc, _ = run_jit(args, tn, sub, contexts, workdir,
-                                 rs.name + ".sub")
-    if again != [verdicts[i] for i in keep]:
-        return None, "the kernel's verdicts changed without the resumed " \
-            "packets: counters not compared"
-    if any(r["verdict"] == "resume" for r in results):
-        return None, "nft-jit resumed other packets in a second run: " \
-            "counters not compared"
-    return (kc, jc), ""
+        runs = [(cfg, run_jit(args, tn, sub, contexts, workdir,
+                              rs.name + ".sub", cfg)) for cfg in cfgs]
+    out = {}
+    for cfg, (results, jc, _) in runs:
+        if again != [verdicts[i] for i in keep]:
+            out[cfg] = (None, "the kernel's verdicts changed without the "
+                        "resumed packets: counters not compared")
+        elif any(r["verdict"] == "resume" for r in results):
+            out[cfg] = (None, "nft-jit resumed other packets in a second "
+                        "run: counters not compared")
+        else:
+            out[cfg] = ((kc, jc), "")
+    return out
 
 
-def save_artifacts(args, rs, text, pkts, verdicts, contexts, res):
+def save_artifacts(args, rs, text, pkts, verdicts, contexts, res,
+                   cfg=None, extra=None):
     """Keep what a failure needs for replay outside the harness."""
     d = os.path.join(args.artifacts, rs.name)
     os.makedirs(d, exist_ok=True)
@@ -178,11 +197,120 @@ def save_artifacts(args, rs, text, pkts, verdicts, contexts, res):
         if idx:
             pcap.write(os.path.join(d, "ctx%d.pcap" % ci),
                        [pkts[i].data for i in idx])
-    with open(os.path.join(d, "mismatches.json"), "w") as f:
-        json.dump({"seed": args.seed, "contexts": contexts,
-                   "mismatches": [m._asdict() for m in res.mismatches],
-                   "kernel_verdicts": verdicts}, f, indent=1)
+    name = "mismatches.json" if cfg is None else \
+        "mismatches.%s.json" % cfg.name
+    doc = {"seed": args.seed, "contexts": contexts,
+           "mismatches": [m._asdict() for m in res.mismatches]
+           if res else [], "kernel_verdicts": verdicts}
+    if cfg is not None:
+        doc["opt"] = {"name": cfg.name, "off": list(cfg.off)}
+    if extra:
+        doc.update(extra)
+    with open(os.path.join(d, name), "w") as f:
+        json.dump(doc, f, indent=1)
     return d
+
+
+def spread_text(results, m):
+    """Where the packets' deciding rules lie in base chain c."""
+    order = [r.handle for r in m.by_chain.get("c", [])]
+    n, deepest, q, other = compare.spread(results, "c", order)
+    return ("deciding rules: %d of the %d of chain c, deepest #%d, by "
+            "quarter %s, %d elsewhere (policy, other chains, resumed)" % (
+                n, len(order), deepest, "/".join(map(str, q)), other))
+
+
+def check_config(args, rs, path, pkts, contexts, families, verdicts, kc,
+                 lengths, cfg, results, jc, fallback, subset, note, label):
+    """Compare one configuration's nft-jit answers with the kernel.
+
+    Returns (Result, summary parts, detail lines).
+    """
+    res = compare.compare(verdicts, results, kc, jc, lengths, subset)
+    parts = ["%d resumed" % res.resumed]
+    if res.counters_compared == "all":
+        parts.append("counters compared (%d)" % res.counters)
+    elif res.counters_compared == "subset":
+        parts.append("counters compared on a second run of the %d packets "
+                     "not resumed (%d)" % (res.packets - res.resumed,
+                                           res.counters))
+    else:
+        parts.append("verdicts only (%s)" % (note or "all packets resumed"))
+    details = []
+    if res.warnings:
+        parts.append("%d warnings" % len(res.warnings))
+        for w in res.warnings[:MAX_PRINTED]:
+            details.append(
+                "  warning %s: rule=%s nft-jit's per-packet \"counted\" "
+                "lists add up to %s, its counters say %s" % (
+                    label, json.dumps(w.rule), w.kernel, w.jit))
+    if args.verbose and 0 < res.resumed < res.packets:
+        shapes = collections.Counter(pkts[i].note.split("/")[1]
+                                     for i, r in enumerate(results)
+                                     if r["verdict"] == "resume")
+        parts.append("resumed shapes: %s" % ", ".join(
+            "%s %d" % kv for kv in shapes.most_common()))
+    if fallback:
+        parts.append("fallback rules: %s" % ", ".join(
+            "%s/%s %s" % f for f in sorted(fallback, key=str)))
+    if res.ok:
+        return res, parts, details
+    limit = None if args.verbose else MAX_PRINTED
+    explained = 0
+    trusted = not res.warnings and all("counted" in r for r in results)
+    for mm in res.mismatches[:limit]:
+        if mm.kind == "verdict":
+            p = pkts[mm.index]
+            details.append(
+                "  mismatch %s seed=%d packet=%d kernel=%s nft-jit=%s "
+                "rule=%s ctx=%s (%s)\n    packet: %s" % (
+                    label, args.seed, mm.index, mm.kernel, mm.jit,
+                    json.dumps(mm.rule), contexts[p.ctx], p.note,
+                    p.data.hex()))
+        else:
+            what = {"counter": "counter",
+                    "subset": "counter (packets not resumed)"}[mm.kind]
+            details.append(
+                "  %s %s seed=%d rule=%s kernel=%s nft-jit=%s" % (
+                    what, label, args.seed, json.dumps(mm.rule),
+                    mm.kernel, mm.jit))
+            if explained < MAX_BISECT:
+                explained += 1
+                details += explain_counter(args, rs, path, pkts, contexts,
+                                           families, verdicts, results, mm,
+                                           trusted)
+    if limit and len(res.mismatches) > limit:
+        details.append("  ... %d more (use -v)" % (
+            len(res.mismatches) - limit))
+    return res, parts, details
+
+
+def decision_lines(args, rs, pkts, contexts, base, cfg, diffs):
+    """Detail lines of the packets two configurations decide apart, one
+    per packet."""
+    by_packet = collections.OrderedDict()
+    for i, key, a, b in diffs:
+        by_packet.setdefault(i, []).append("%s %s=%s %s=%s" % (
+            key, base.name, json.dumps(a), cfg.name,
+            b if isinstance(b, str) else json.dumps(b)))
+    limit = None if args.verbose else MAX_PRINTED
+    out = []
+    items = list(by_packet.items())
+    for i, what in items[:limit]:
+        p = pkts[i]
+        out.append("  decision %s seed=%d packet=%d: %s ctx=%s (%s)\n"
+                   "    packet: %s" % (rs.name, args.seed, i,
+                                       "; ".join(what), contexts[p.ctx],
+                                       p.note, p.data.hex()))
+    if limit and len(items) > limit:
+        out.append("  ... %d more packets (use -v)" % (len(items) - limit))
+    return out
+
+
+def rule_positions(m):
+    """{(chain, handle): index of the rule in its chain} of a model."""
+    return {(r.chain, r.handle): i for rules in m.by_chain.values()
+            for i, r in enumerate(rules)}
 
 
 def run_ruleset(args, rs, workdir):
@@ -230,108 +358,169 @@ def run_ruleset(args, rs, workdir):
         if args.kernel:
             kc_all = kpass.counters(kpass.ruleset_json(tn))
         else:
-            results, jc, fallback = run_jit(args, tn, pkts, contexts,
-                                            workdir, rs.name)
+            runs = [(cfg,) + run_jit(args, tn, pkts, contexts, workdir,
+                                     rs.name, cfg)
+                    for cfg in args.configs]
+            kcomp = [(cfg, why) for cfg in args.configs
+                     for why in jit.kernel_compile(args.nft_jit, tn.name,
+                                                   cfg)]
     if args.kernel:
         return kernel_target(args, rs, path, text, pkts, contexts, families,
                              verdicts, kc_all, out, dist, t0, t1, t2)
     lengths = [len(p.data) for p in pkts]
-    keep = compare.not_resumed(results)
-    subset, note = None, ""
-    if 0 < len(keep) < len(pkts):
-        subset, note = second_run(args, rs, path, pkts, keep, verdicts,
-                                  contexts, families, workdir)
+    # The second run of the packets not resumed: the kernel once for
+    # every configuration that resumed the same packets.
+    by_keep = collections.OrderedDict()
+    for cfg, results, _, _ in runs:
+        keep = tuple(compare.not_resumed(results))
+        if 0 < len(keep) < len(pkts):
+            by_keep.setdefault(keep, []).append(cfg)
+    subsets = {}
+    for keep, cfgs in by_keep.items():
+        subsets.update(second_run(args, rs, path, pkts, list(keep),
+                                  verdicts, contexts, families, workdir,
+                                  cfgs))
     t3 = time.time()
-    res = compare.compare(verdicts, results, kc, jc, lengths, subset)
+    multi = len(runs) > 1
+    base_cfg, base_results = runs[0][0], runs[0][1]
+    position = rule_positions(m)
+    resume_moved = []
+    nv = nc = nd = 0
+    for cfg, results, jc, fallback in runs:
+        subset, note = subsets.get(cfg, (None, ""))
+        label = "%s[%s]" % (rs.name, cfg.name) if multi else rs.name
+        res, parts, details = check_config(
+            args, rs, path, pkts, contexts, families, verdicts, kc, lengths,
+            cfg, results, jc, fallback, subset, note, label)
+        if cfg is base_cfg:
+            out.summary = ", ".join(["%d packets (%s)" % (res.packets,
+                                                          dist)] + parts)
+        elif not res.ok:
+            details.insert(0, "  [%s] %s" % (cfg.name, ", ".join(parts)))
+        out.details += details
+        diffs, moved = ([], []) if cfg is base_cfg else \
+            compare.decisions_differ(base_results, results, position)
+        if moved:
+            resume_moved.append("%s %d" % (cfg.name, len(moved)))
+        if diffs:
+            out.details += decision_lines(args, rs, pkts, contexts, base_cfg,
+                                          cfg, diffs)
+        if res.ok and not diffs:
+            continue
+        n = sum(1 for x in res.mismatches if x.kind == "verdict")
+        nv += n
+        nc += len(res.mismatches) - n
+        nd += len(diffs)
+        d = save_artifacts(
+            args, rs, text, pkts, verdicts, contexts, res,
+            cfg if multi else None,
+            {"decisions": [list(x) for x in diffs],
+             "base": base_cfg.name} if diffs else None)
+        out.details.append("  artifacts: %s" % d)
+        out.details.append("  replay: %s" % replay_cmd(
+            args, rs.name, cfg if multi else None))
+    if multi:
+        out.summary += ", opt %s: %s" % (
+            "/".join(c.name for c, _, _, _ in runs),
+            "each equal to the kernel and the same decisions per packet"
+            if not (nv or nc or nd) else "DIFFERENT")
+        if resume_moved:
+            out.summary += " (packets resumed at another rule than in %s, " \
+                "consistently: %s)" % (base_cfg.name,
+                                       ", ".join(resume_moved))
+    if len(m.by_chain.get("c", [])) >= SPREAD_RULES or args.verbose:
+        out.summary += ", " + spread_text(base_results, m)
     timing = " [gen %.2fs send %.2fs total %.2fs]" % (t1 - t0, t2 - t1,
                                                      t3 - t0)
-    parts = ["%d packets (%s)" % (res.packets, dist),
-             "%d resumed" % res.resumed]
-    if res.counters_compared == "all":
-        parts.append("counters compared (%d)" % res.counters)
-    elif res.counters_compared == "subset":
-        parts.append("counters compared on a second run of the %d packets "
-                     "not resumed (%d)" % (len(keep), res.counters))
-    else:
-        parts.append("verdicts only (%s)" % (note or "all packets resumed"))
-    if res.warnings:
-        parts.append("%d warnings" % len(res.warnings))
-        for w in res.warnings[:MAX_PRINTED]:
-            out.details.append(
-                "  warning %s: rule=%s nft-jit's per-packet \"counted\" "
-                "lists add up to %s, its counters say %s" % (
-                    rs.name, json.dumps(w.rule), w.kernel, w.jit))
-    if args.verbose and 0 < res.resumed < res.packets:
-        shapes = collections.Counter(pkts[i].note.split("/")[1]
-                                     for i, r in enumerate(results)
-                                     if r["verdict"] == "resume")
-        parts.append("resumed shapes: %s" % ", ".join(
-            "%s %d" % kv for kv in shapes.most_common()))
-    if fallback:
-        parts.append("fallback rules: %s" % ", ".join(
-            "%s/%s %s" % f for f in sorted(fallback, key=str)))
-    out.summary = ", ".join(parts) + (timing if args.verbose else "")
-    if res.ok:
-        return out
-    out.status = "FAIL"
-    nv = sum(1 for x in res.mismatches if x.kind == "verdict")
-    nc = len(res.mismatches) - nv         # counter, subset
-    out.summary = "%d verdict mismatches, %d counter mismatches; %s" % (
-        nv, nc, out.summary)
-    limit = None if args.verbose else MAX_PRINTED
-    explained = 0
-    trusted = not res.warnings and all("counted" in r for r in results)
-    for mm in res.mismatches[:limit]:
-        if mm.kind == "verdict":
-            p = pkts[mm.index]
-            out.details.append(
-                "  mismatch %s seed=%d packet=%d kernel=%s nft-jit=%s "
-                "rule=%s ctx=%s (%s)\n    packet: %s" % (
-                    rs.name, args.seed, mm.index, mm.kernel, mm.jit,
-                    json.dumps(mm.rule), contexts[p.ctx], p.note,
-                    p.data.hex()))
-        else:
-            what = {"counter": "counter",
-                    "subset": "counter (packets not resumed)"}[mm.kind]
-            out.details.append(
-                "  %s %s seed=%d rule=%s kernel=%s nft-jit=%s" % (
-                    what, rs.name, args.seed, json.dumps(mm.rule),
-                    mm.kernel, mm.jit))
-            if explained < MAX_BISECT:
-                explained += 1
-                out.details += explain_counter(args, rs, path, pkts,
-                                               contexts, families, verdicts,
-                                               results, mm, trusted)
-    if limit and len(res.mismatches) > limit:
-        out.details.append("  ... %d more (use -v)" % (
-            len(res.mismatches) - limit))
-    d = save_artifacts(args, rs, text, pkts, verdicts, contexts, res)
-    out.details.append("  artifacts: %s" % d)
-    out.details.append("  replay: %s" % replay_cmd(args, rs.name))
+    out.summary += timing if args.verbose else ""
+    if nv or nc or nd:
+        out.status = "FAIL"
+        out.summary = "%d verdict mismatches, %d counter mismatches%s; %s" % (
+            nv, nc, ", %d decision differences" % nd if multi else "",
+            out.summary)
+    if kcomp:
+        out.status = "FAIL"
+        out.summary = "kernel-target compile failed in %s; %s" % (
+            "/".join(sorted({c.name for c, _ in kcomp})), out.summary)
+        out.details += ["  kernel-target compile [%s]: %s" % (c.name, why)
+                        for c, why in kcomp]
+        out.details.append("  replay: %s" % replay_cmd(args, rs.name))
     return out
 
 
 def kernel_target(args, rs, path, text, pkts, contexts, families, verdicts,
                   kc, out, dist, t0, t1, t2):
-    """--kernel: the same packets with programs attached in the kernel.
+    """--kernel: the same packets with programs attached in the kernel,
+    once per optimizer configuration (args.configs).
 
     verdicts and kc (counters of the whole ruleset) are the interpreter
     pass's.  A chain the compiler refuses makes the ruleset a skip (with
-    the reason) unless something mismatches.
+    the reason) unless something mismatches.  With several
+    configurations, kstatus runs, resumes and fallbacks must be the same
+    in all of them.
+    """
+    multi = len(args.configs) > 1
+    stats = []
+    statuses = []
+    for cfg in args.configs:
+        label = "%s[%s]" % (rs.name, cfg.name) if multi else rs.name
+        status, summary, details, r = kernel_config(
+            args, rs, path, text, pkts, contexts, families, verdicts, kc,
+            dist, cfg, label)
+        if r is not None:
+            stats.append((cfg, r.stats()))
+            out.runs = getattr(out, "runs", 0) + r.stats()[0]
+        statuses.append(status)
+        if cfg is args.configs[0]:
+            out.summary = summary
+        elif status == "FAIL":
+            details.insert(0, "  [%s] %s" % (cfg.name, summary))
+        out.details += details
+    t3 = time.time()
+    if "FAIL" in statuses:
+        out.status = "FAIL"
+    elif statuses[0] == "skip":
+        out.status = "skip"
+    if multi:
+        differ = [(c.name, s) for c, s in stats if s != stats[0][1]]
+        if differ:
+            out.status = "FAIL"
+            out.details.append(
+                "  kstatus (runs, resumes, fallbacks) differ between "
+                "optimizer configurations: %s=%s, %s" % (
+                    stats[0][0].name, stats[0][1], ", ".join(
+                        "%s=%s" % d for d in differ)))
+        out.summary += ", opt %s: %s" % (
+            "/".join(c.name for c in args.configs),
+            "FAIL in %s" % "/".join(c.name for c, s in
+                                    zip(args.configs, statuses)
+                                    if s == "FAIL")
+            if "FAIL" in statuses else "kstatus differs" if differ else
+            "each equal to the interpreter, the same kstatus counts")
+    if out.status == "FAIL" and not out.summary.startswith("kernel target"):
+        out.summary = "kernel target: " + out.summary
+    if args.verbose:
+        out.summary += " [gen %.2fs send %.2fs total %.2fs]" % (
+            t1 - t0, t2 - t1, t3 - t0)
+    return out
+
+
+def kernel_config(args, rs, path, text, pkts, contexts, families, verdicts,
+                  kc, dist, cfg, label):
+    """One configuration of the kernel target.
+
+    Returns (status, summary, detail lines, kpass.Result or None).
     """
     def send(tn):
         return send_all(tn, families, contexts, pkts)
 
+    details = []
     try:
-        r = kpass.run(args.nft_jit, path, send)
+        r = kpass.run(args.nft_jit, path, send, cfg)
     except kpass.AttachError as e:
-        out.status = "FAIL"
-        out.summary = "kernel target: %s" % e
-        out.details.append("  replay: %s" % replay_cmd(args, rs.name))
-        return out
-    t3 = time.time()
+        return "FAIL", "kernel target: %s" % e, [
+            "  replay: %s" % replay_cmd(args, rs.name, cfg)], None
     runs, resumes, fallbacks = r.stats()
-    out.runs = runs
     mism = kpass.compare(verdicts, kc, r)
     parts = ["%d packets (%s)" % (len(pkts), dist)]
     if r.attached:
@@ -357,61 +546,54 @@ def kernel_target(args, rs, path, text, pkts, contexts, families, verdicts,
                      % fallbacks)
     if args.verbose:
         for a in r.status["attachments"]:
-            out.details.append(
-                "  kstatus %s %s %s: prog %s genid %s nrules %s nchains %s "
-                "nservices %s runs %s resumes %s fallbacks %s" % tuple(
-                    a.get(k) for k in (
+            details.append(
+                "  kstatus %s%s %s %s: prog %s genid %s nrules %s nchains %s "
+                "nservices %s runs %s resumes %s fallbacks %s" % ((
+                    "[%s] " % cfg.name if len(args.configs) > 1 else "",) +
+                    tuple(a.get(k) for k in (
                         "family", "table", "chain", "prog_id", "genid",
                         "nrules", "nchains", "nservices", "runs", "resumes",
-                        "fallbacks")))
-    timing = " [gen %.2fs send %.2fs total %.2fs]" % (t1 - t0, t2 - t1,
-                                                     t3 - t0)
+                        "fallbacks"))))
     if mism and r.time_dependent:
         # Is the interpreter itself repeatable on this ruleset?
         v2, kc2 = kpass.interpreter(path, send)
         if v2 != verdicts or kc2 != kc:
-            out.status = "skip"
-            out.summary = ("time-dependent ruleset (%s): two interpreter "
-                           "passes differ, %d mismatches not counted; %s" % (
-                               ", ".join(r.time_dependent), len(mism),
-                               ", ".join(parts)))
-            return out
+            return "skip", ("time-dependent ruleset (%s): two interpreter "
+                            "passes differ, %d mismatches not counted; %s" % (
+                                ", ".join(r.time_dependent), len(mism),
+                                ", ".join(parts))), details, r
     if not mism and not problems:
         if r.refused:
-            out.status = "skip"
-            out.summary = "kernel target refused %s; %s" % (
-                "; ".join("%s: %s" % x for x in r.refused), ", ".join(parts))
-        elif not r.attached:
-            out.status = "skip"
-            out.summary = "no base chain to attach; " + ", ".join(parts)
-        else:
-            out.summary = ", ".join(parts)
-        out.summary += timing if args.verbose else ""
-        return out
-    out.status = "FAIL"
+            return "skip", "kernel target refused %s; %s" % (
+                "; ".join("%s: %s" % x for x in r.refused),
+                ", ".join(parts)), details, r
+        if not r.attached:
+            return "skip", "no base chain to attach; " + ", ".join(parts), \
+                details, r
+        return "ok", ", ".join(parts), details, r
     nv = sum(1 for m in mism if m[0] == "verdict")
-    out.summary = "kernel target: %d verdict mismatches, %d counter " \
+    summary = "kernel target: %d verdict mismatches, %d counter " \
         "mismatches%s; %s" % (nv, len(mism) - nv,
                               "; " + "; ".join(problems) if problems else "",
                               ", ".join(parts))
     if r.refused:
-        out.summary += "; refused %s" % "; ".join("%s: %s" % x
-                                                 for x in r.refused)
+        summary += "; refused %s" % "; ".join("%s: %s" % x
+                                             for x in r.refused)
     limit = None if args.verbose else MAX_PRINTED
     for kind, where, a, b in mism[:limit]:
         if kind == "verdict" and isinstance(where, int):
             p = pkts[where]
-            out.details.append(
+            details.append(
                 "  mismatch %s seed=%d packet=%d interpreter=%s "
                 "kernel-target=%s ctx=%s (%s)\n    packet: %s" % (
-                    rs.name, args.seed, where, a, b, contexts[p.ctx],
+                    label, args.seed, where, a, b, contexts[p.ctx],
                     p.note, p.data.hex()))
         else:
-            out.details.append(
+            details.append(
                 "  %s %s seed=%d %s interpreter=%s kernel-target=%s" % (
-                    kind, rs.name, args.seed, where, a, b))
+                    kind, label, args.seed, where, a, b))
     if limit and len(mism) > limit:
-        out.details.append("  ... %d more (use -v)" % (len(mism) - limit))
+        details.append("  ... %d more (use -v)" % (len(mism) - limit))
     d = os.path.join(args.artifacts, rs.name)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, rs.name + ".nft"), "w") as f:
@@ -421,15 +603,18 @@ def kernel_target(args, rs, path, text, pkts, contexts, families, verdicts,
         if idx:
             pcap.write(os.path.join(d, "ctx%d.pcap" % ci),
                        [pkts[i].data for i in idx])
-    with open(os.path.join(d, "kernel-target.json"), "w") as f:
+    name = "kernel-target.json" if len(args.configs) == 1 else \
+        "kernel-target.%s.json" % cfg.name
+    with open(os.path.join(d, name), "w") as f:
         json.dump({"seed": args.seed, "contexts": contexts,
+                   "opt": {"name": cfg.name, "off": list(cfg.off)},
                    "mismatches": [[k, str(w), a, b] for k, w, a, b in mism],
                    "interpreter_verdicts": verdicts,
                    "kernel_target_verdicts": r.verdicts,
                    "kstatus": r.status}, f, indent=1)
-    out.details.append("  artifacts: %s" % d)
-    out.details.append("  replay: %s" % replay_cmd(args, rs.name))
-    return out
+    details.append("  artifacts: %s" % d)
+    details.append("  replay: %s" % replay_cmd(args, rs.name, cfg))
+    return "FAIL", summary, details, r
 
 
 def isolation(args):
@@ -440,6 +625,62 @@ def isolation(args):
     by_fam = {4: [p.data for p in pkts if p.family == 4],
               6: [p.data for p in pkts if p.family == 6]}
     return kernel.isolation_check(by_fam)
+
+
+def discover(args):
+    """The rulesets of this run: files, or generated (--generated)."""
+    if args.generated:
+        return acls.generate(args.generated, args.seed, args.size_list,
+                             args.only)
+    return rulesets.discover(args.rulesets, args.only)
+
+
+PROBE_RULESET = """table inet t {
+  chain c {
+    type filter hook output priority 0; policy accept;
+    tcp dport 22 tcp dport 23 counter drop
+    tcp dport >= 1000 tcp dport <= 2000 drop
+    ip saddr 10.0.0.0/8 drop
+    ip saddr 10.1.0.0/16 drop
+  }
+}
+"""
+
+
+def opt_probe(args):
+    """None if nft-jit obeys every optimizer configuration, else why not.
+
+    Every configuration must compile a small chain that each pass
+    changes; `off` must emit other code than `on` (the switch works),
+    and the passes nft-jit names must be those of opt.PASSES.
+    """
+    import subprocess
+    insns = {}
+    with netns.TestNet() as tn:
+        tn.nft(["-f", "-"], input=PROBE_RULESET)
+        for cfg in opt.parse("on,off") + args.configs:
+            cmd = [args.nft_jit, "-n", tn.name, "compile"] + \
+                opt.flags(cfg) + ["--no-load", "-t", "t", "-c", "c", "-j"]
+            proc = subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=120)
+            try:
+                insns[cfg.name] = json.loads(proc.stdout)["compile"][0][
+                    "insns"]
+            except (ValueError, KeyError, IndexError, TypeError):
+                return "%s exited %d: %s" % (
+                    " ".join(cmd), proc.returncode,
+                    (proc.stderr or proc.stdout).strip()[:300])
+        known = opt.known_passes(args.nft_jit, tn.name)
+    if insns["on"] == insns["off"]:
+        return "nft-jit emits the same code with every pass on and off " \
+            "(%d insns): is --no-opt still read?" % insns["on"]
+    if known is not None and set(known) != set(opt.PASSES):
+        return "nft-jit's passes are %s, tests/diff/opt.py PASSES says %s" \
+            % (", ".join(known), ", ".join(opt.PASSES))
+    print("optimizer configurations: %s (insns of the probe chain: %s)" % (
+        ", ".join(c.name for c in args.configs),
+        ", ".join("%s %d" % kv for kv in insns.items())))
+    return None
 
 
 def parse_args(argv):
@@ -474,8 +715,31 @@ def parse_args(argv):
     ap.add_argument("--target", choices=("test", "link"), default="test",
                     help="test: `nft-jit eval` (BPF_PROG_TEST_RUN); link: "
                     "the program attached at the hook (link.py)")
+    ap.add_argument("--opt", default="on", metavar="CONFIGS",
+                    help="optimizer configurations, a comma list of on, "
+                    "off, no-PASS, only-PASS or matrix (on, every pass off "
+                    "in turn, all off; passes: %s): the kernel runs once, "
+                    "nft-jit once per configuration; each must equal the "
+                    "kernel, and every packet's verdict, deciding rule, "
+                    "resume point and counted rules must be the same in "
+                    "all (default %%(default)s)" % ", ".join(opt.PASSES))
+    ap.add_argument("--generated", default=None, metavar="KIND",
+                    help="run generated rulesets instead of the files: "
+                    "acl (acl-N and aclmix-N, acls.py)")
+    ap.add_argument("--sizes", default=DEFAULT_SIZES,
+                    help="rule counts of --generated (default "
+                    "%(default)s)")
     ap.add_argument("-v", "--verbose", action="store_true")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    try:
+        args.configs = opt.parse(args.opt)
+        args.size_list = acls.parse_sizes(args.sizes)
+    except ValueError as e:
+        ap.error(str(e))
+    if args.generated and args.generated not in acls.KINDS:
+        ap.error("--generated: unknown kind %r (known: %s)" % (
+            args.generated, ", ".join(acls.KINDS)))
+    return args
 
 
 def _on_signal(signum, frame):
@@ -519,7 +783,7 @@ def main(argv=None):
             if args.kernel_only else \
             jit.probe(args.nft_jit) or kpass.probe(args.nft_jit)
         if why:
-            n = len(rulesets.discover(args.rulesets, args.only))
+            n = len(discover(args))
             print("SKIP: kernel target: %s" % why)
             print("0 passed, 0 failed, %d skipped" % n)
             return 4
@@ -536,7 +800,13 @@ def main(argv=None):
         print("FAIL isolation: %s" % e)
         print("0 passed, 1 failed")
         return 1
-    sets = rulesets.discover(args.rulesets, args.only)
+    if len(args.configs) > 1 and not args.kernel_only:
+        why = opt_probe(args)
+        if why:
+            print("FAIL optimizer configurations: %s" % why)
+            print("0 passed, 1 failed")
+            return 1
+    sets = discover(args)
     if not sets:
         print("no rulesets match")
     counts = collections.Counter()

@@ -109,6 +109,42 @@ def check_compare(ck):
     ck.check("compare-subset-mismatch",
              [m.kind for m in r.mismatches] == ["subset"], r.mismatches)
 
+    # Optimizer configurations: the same decisions per packet.
+    other = copy.deepcopy(withc)
+    ck.check("decisions-identical",
+             compare.decisions_differ(withc, copy.deepcopy(withc)) ==
+             ([], []))
+    other[1]["rule"] = {"chain": "c", "handle": 4}
+    other[2]["counted"] = []
+    got, _ = compare.decisions_differ(withc, other)
+    ck.check("decisions-differ",
+             [(i, k) for i, k, _, _ in got] == [(1, "rule"),
+                                                (2, "counted")], got)
+    # A resume point that moves (the segment limit) is consistent when
+    # the other configuration decides at or after it, having counted the
+    # same rules before it; deciding before it is a difference.
+    pos = {("c", h): h for h in range(10)}
+    dec = [{"verdict": "drop", "rule": {"chain": "c", "handle": 7},
+            "counted": [{"chain": "c", "handle": 3},
+                        {"chain": "c", "handle": 7}], "resume": None}]
+    res = [{"verdict": "resume", "rule": None,
+            "counted": [{"chain": "c", "handle": 3}],
+            "resume": {"chain": "c", "handle": 5}}]
+    got = compare.decisions_differ(dec, res, pos)
+    ck.check("decisions-resume-moved", got == ([], [0]), got)
+    early = copy.deepcopy(res)
+    early[0]["resume"]["handle"] = 8
+    got = compare.decisions_differ(dec, early, pos)
+    ck.check("decisions-decided-before-resume",
+             [k for _, k, _, _ in got[0]] == ["resume"], got)
+    for name, counted in (("missing", []),
+                          ("other", [{"chain": "c", "handle": 4}])):
+        lost = copy.deepcopy(res)
+        lost[0]["counted"] = counted
+        got = compare.decisions_differ(lost, dec, pos)
+        ck.check("decisions-resume-counted-%s" % name,
+                 [k for _, k, _, _ in got[0]] == ["resume"], got)
+
     try:
         compare.compare(kv, good[:-1], kc, kc)
         ck.check("compare-length", False, "no error for a missing packet")
@@ -167,7 +203,8 @@ def check_end_to_end(ck, args):
     cases = (("", "pass"), ("verdict", "verdict"), ("counter", "counter"),
              ("resume", "pass-resumed"), ("missing", "error"),
              ("resume-some", "pass-subset"),
-             ("resume-some-counter", "counter"))
+             ("resume-some-counter", "counter"),
+             ("kernel-compile", "kernel-compile"))
     with tempfile.TemporaryDirectory(prefix="nftj-selftest-") as workdir:
         for lie, expect in cases:
             os.environ["FAKE_JIT_LIE"] = lie
@@ -187,6 +224,9 @@ def check_end_to_end(ck, args):
                     ok = got == "ok" and "second run" in text
                 elif expect == "error":
                     ok = got == "error"
+                elif expect == "kernel-compile":
+                    ok = got == "FAIL" and text.startswith(
+                        "kernel-target compile failed")
                 else:
                     m = re.match(r"(\d+) verdict mismatches, (\d+) counter",
                                  text)
@@ -196,6 +236,34 @@ def check_end_to_end(ck, args):
                         nv >= 1 and nc == 0 if expect == "verdict"
                         else nc >= 1 and nv == 0)
                 ck.check(name, ok, "%s: %s" % (got, text))
+    os.environ.pop("FAKE_JIT_LIE", None)
+    check_opt_matrix(ck, sub, sets[0])
+
+
+def check_opt_matrix(ck, sub, rs):
+    """run.py --opt on,off: a configuration that decides a packet by
+    another rule, or gets another verdict, must fail the ruleset."""
+    import opt
+    import run
+    sub = copy.copy(sub)
+    sub.configs = opt.parse("on,off")
+    with tempfile.TemporaryDirectory(prefix="nftj-selftest-") as workdir:
+        for lie, want in (("", None), ("opt-rule", "decision"),
+                          ("opt-verdict", "verdict")):
+            os.environ["FAKE_JIT_LIE"] = lie
+            try:
+                out = run.run_ruleset(sub, rs, workdir)
+                got, text = out.status, out.summary
+            except Exception as e:      # harness error
+                got, text = "error", str(e)
+            if want is None:
+                ok = got == "ok" and "same decisions" in text
+            elif want == "decision":
+                ok = got == "FAIL" and "1 decision differences" in text
+            else:
+                ok = got == "FAIL" and text.startswith("1 verdict")
+            ck.check("opt-matrix-%s-%s" % (lie or "honest", rs.name), ok,
+                     "%s: %s" % (got, text))
     os.environ.pop("FAKE_JIT_LIE", None)
 
 
