@@ -157,6 +157,15 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 		insn = fault;
 	}
 	fd = bpf_prog_load(type, jp->name, "GPL", insn, len, &o);
+	if (fd < 0 && errno == E2BIG && !fault) {
+		/*
+		 * Too many instructions, or too complex to verify: the
+		 * caller tries a shorter program (nftj_prog_build()); the
+		 * same complexity again for a log would only cost time.
+		 */
+		jp->log = strdup("BPF program is too large or too complex for the verifier (E2BIG)\n");
+		return -E2BIG;
+	}
 	if (fd < 0) {
 		/* again with the verifier's log, for the report */
 		err = -errno;
