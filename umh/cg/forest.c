@@ -5,8 +5,15 @@
  * on is loaded once into a stack slot, by the same code and with the
  * same failures as the rules' own loads, a failed load as the field's
  * "absent" value (max + 1); then each tree branches on the slots down to
- * a leaf, whose candidate rules run in full (every test of the rule: no
- * test is left out because the cell already decides it), in rule order.
+ * a leaf, whose candidate rules run in rule order.  The path bounds each
+ * key field to the cell's interval, and a candidate's test that pred.c
+ * marks exact on a key field is weighed against it (cg_leaf_test()):
+ * decided (the cell within its values, the absent value not in the
+ * cell) it is left out; failing in the whole cell it drops the
+ * candidate; else it compares the slot (the field cache), with only the
+ * bounds the cell does not already imply.  Other tests run as in a
+ * straight rule.  A candidate with every test decided matches the whole
+ * cell: its verdict ends the leaf.
  *
  * One tree: a match returns the rule's verdict right there.  Several
  * (separable trees over disjoint rules): a match in a tree before the
