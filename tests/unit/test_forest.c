@@ -17,6 +17,8 @@
 
 #include <linux/netfilter.h>
 
+#include "cg/cg.h"
+#include "pred.h"
 #include "cg/codegen.h"
 #include "jit.h"
 #include "netns_util.h"
@@ -27,6 +29,7 @@
 #define FOREST_PACKETS	3000
 
 static uint32_t rnd_state;
+static bool edge_ports;		/* port tests the absent value decides */
 
 static uint32_t rnd(uint32_t n)
 {
@@ -40,6 +43,16 @@ static void port_spec(char *buf, size_t size)
 {
 	uint16_t a = ports[rnd(8)], b = ports[rnd(8)];
 
+	if (edge_ports && rnd(3) == 0) {
+		/* every port, or all but one: true for every value the
+		 * field loads, false where it does not load
+		 */
+		if (rnd(2))
+			snprintf(buf, size, "0-65535");
+		else
+			snprintf(buf, size, "!= %u", a);
+		return;
+	}
 	if (rnd(2) || a == b)
 		snprintf(buf, size, "%u", a);
 	else
@@ -193,4 +206,58 @@ UNIT_TEST(forest_acl_same_decisions)
 UNIT_TEST(forest_mixed_same_decisions)
 {
 	NETNS_TEST_MADE(make_acl(2, 200, true), same_decisions);
+}
+
+/* exact port tests that hold for every value loaded: only the load decides */
+UNIT_TEST(forest_edge_ports_same_decisions)
+{
+	edge_ports = true;
+	NETNS_TEST_MADE(make_acl(3, 200, false), same_decisions);
+	edge_ports = false;
+}
+
+/* the decided-test logic of a leaf: th[2:2] (a port), absent 0x10000 */
+UNIT_TEST(forest_leaf_test)
+{
+	struct pred_field fd = { .src = PRED_SRC_PAYLOAD, .base = IMR_BASE_TH,
+				 .offset = 2, .len = 2, .width = 2,
+				 .dom = { .kind = PRED_DOM_TH, .end = 4 } };
+	struct pred_iv r[2] = { { 1000, 2000 }, { 3000, 3000 } };
+	struct pred_iv all = { 0, 0xffff };
+	struct pred_stmt st = { .field = 0, .ivs = r, .nivs = 1,
+				.exact = true };
+	struct cg_leaf_ivs p;
+
+	/* the cell inside the values: skipped */
+	CHECK_EQ(cg_leaf_test(&st, &fd, 1200, 1500, &p), CG_LEAF_DECIDED);
+	CHECK_EQ(cg_leaf_test(&st, &fd, 1000, 2000, &p), CG_LEAF_DECIDED);
+	/* one value more: tested, on the slot, only the upper bound */
+	CHECK_EQ(cg_leaf_test(&st, &fd, 1200, 2001, &p), CG_LEAF_SLOT);
+	CHECK_EQ(p.n, 1);
+	CHECK(p.lo[0] == 1200 && p.hi[0] == 2000);
+	/* no value of the cell passes */
+	CHECK_EQ(cg_leaf_test(&st, &fd, 2001, 2999, &p), CG_LEAF_FAILS);
+	/* two intervals meet the cell */
+	st.nivs = 2;
+	CHECK_EQ(cg_leaf_test(&st, &fd, 1500, 0x10000, &p), CG_LEAF_SLOT);
+	CHECK_EQ(p.n, 2);
+	CHECK(p.lo[1] == 3000 && p.hi[1] == 3000);
+	/* every port, but the cell holds the absent value: the failed
+	 * load must still fail the test
+	 */
+	st.ivs = &all;
+	st.nivs = 1;
+	CHECK_EQ(cg_leaf_test(&st, &fd, 0, 0x10000, &p), CG_LEAF_SLOT);
+	CHECK(p.n == 1 && p.hi[0] == 0xffff);
+	CHECK_EQ(cg_leaf_test(&st, &fd, 0, 0xffff, &p), CG_LEAF_DECIDED);
+	/* not exact (a set, a mask that is no prefix): never skipped */
+	st.exact = false;
+	CHECK_EQ(cg_leaf_test(&st, &fd, 1200, 1500, &p), CG_LEAF_EMIT);
+	st.exact = true;
+	/* no field, or wider than a slot's cut fields */
+	st.field = UINT32_MAX;
+	CHECK_EQ(cg_leaf_test(&st, &fd, 1200, 1500, &p), CG_LEAF_EMIT);
+	st.field = 0;
+	fd.width = 16;
+	CHECK_EQ(cg_leaf_test(&st, &fd, 1200, 1500, &p), CG_LEAF_EMIT);
 }

@@ -178,6 +178,8 @@ extern const struct cg_target cg_target_test, cg_target_kernel,
 
 /* forest.c: a tree run's rules [from, to) of the base chain as trees */
 struct pred_chain;
+struct pred_field;
+struct pred_stmt;
 struct forest;
 
 struct cg_forest {
@@ -195,6 +197,32 @@ struct cg_forest {
 int cg_forest_make(const struct pred_chain *pc, uint32_t from, uint32_t to,
 		   struct cg_forest *f);
 void cg_forest_free(struct cg_forest *f);
+/*
+ * What a leaf does with one test of a candidate rule, given the cell's
+ * interval [lo, hi] of the test's field (a key field: its slot value,
+ * absent = max + 1): CG_LEAF_DECIDED, every value of the cell passes
+ * (skip it); CG_LEAF_FAILS, none does; CG_LEAF_SLOT, the test is exactly
+ * "slot value in ivs" (compare the slot, *pass = ivs within the cell,
+ * at most CG_LEAF_SLOT_IVS intervals); CG_LEAF_EMIT, the test as usual.
+ * Only a statement pred.c marks exact on a field of up to 4 bytes counts.
+ */
+enum cg_leaf_test {
+	CG_LEAF_EMIT,
+	CG_LEAF_DECIDED,
+	CG_LEAF_FAILS,
+	CG_LEAF_SLOT,
+};
+
+#define CG_LEAF_SLOT_IVS	2
+
+struct cg_leaf_ivs {
+	uint64_t lo[CG_LEAF_SLOT_IVS], hi[CG_LEAF_SLOT_IVS];
+	uint32_t n;
+};
+
+enum cg_leaf_test cg_leaf_test(const struct pred_stmt *st,
+			       const struct pred_field *fd, uint64_t lo,
+			       uint64_t hi, struct cg_leaf_ivs *pass);
 /* the run's code; falls through when no rule of it matches */
 void cg_emit_forest(struct cg *c, const struct pred_chain *pc,
 		    const struct cg_forest *f);
@@ -207,6 +235,10 @@ void cg_emit_rule(struct cg *c, const struct imr_rule *r);
 /* the tests of a tree run's rule (imr_tree_rule_ok()): all but the
  * verdict, each jumping to fail when it fails */
 void cg_emit_tests(struct cg *c, const struct imr_rule *r, int fail);
+/* cg_emit_tests() piecewise: a rule's start (what earlier rules proved
+ * is forgotten), then one cmp or range statement of it */
+void cg_rule_start(struct cg *c, const struct imr_rule *r);
+void cg_emit_test(struct cg *c, const struct imr_stmt *s, int fail);
 /* R1 = the value of e as the number pred.h's fields hold (its first len
  * bytes, big-endian), or jump to fail where e cannot be loaded */
 void cg_eval_num(struct cg *c, const struct imr_expr *e, int len, int fail);

@@ -692,6 +692,16 @@ void cg_emit_tests(struct cg *c, const struct imr_rule *r, int fail)
 		emit_relation(c, &r->stmts[i], fail);
 }
 
+void cg_rule_start(struct cg *c, const struct imr_rule *r)
+{
+	rule_start(c, r);
+}
+
+void cg_emit_test(struct cg *c, const struct imr_stmt *s, int fail)
+{
+	emit_relation(c, s, fail);
+}
+
 void cg_emit_rule(struct cg *c, const struct imr_rule *r)
 {
 	int next = L(c), cont;

@@ -5,8 +5,15 @@
  * on is loaded once into a stack slot, by the same code and with the
  * same failures as the rules' own loads, a failed load as the field's
  * "absent" value (max + 1); then each tree branches on the slots down to
- * a leaf, whose candidate rules run in full (every test of the rule: no
- * test is left out because the cell already decides it), in rule order.
+ * a leaf, whose candidate rules run in rule order.  The path bounds each
+ * key field to the cell's interval, and a candidate's test that pred.c
+ * marks exact on a key field is weighed against it (cg_leaf_test()):
+ * decided (the cell within its values, the absent value not in the
+ * cell) it is left out; failing in the whole cell it drops the
+ * candidate; else it compares the slot (the field cache), with only the
+ * bounds the cell does not already imply.  Other tests run as in a
+ * straight rule.  A candidate with every test decided matches the whole
+ * cell: its verdict ends the leaf.
  *
  * One tree: a match returns the rule's verdict right there.  Several
  * (separable trees over disjoint rules): a match in a tree before the
@@ -137,12 +144,15 @@ static void load_key(struct cg *c, const struct pred_field *fd, int16_t off)
 
 struct femit {
 	struct cg *c;
+	const struct pred_chain *pc;
 	const struct cg_forest *f;
 	const struct tree *t;
 	bool multi;		/* several trees */
 	bool first, last;	/* the first, the last tree */
 	int next;		/* after this tree: the next one, or the
 				 * dispatch (several), the end (one) */
+	uint64_t lo[FP_TREE_KEYS], hi[FP_TREE_KEYS];	/* the cell, by
+							 * slot */
 };
 
 static void rule_verdict(struct cg *c, const struct imr_rule *r)
@@ -155,24 +165,159 @@ static void rule_verdict(struct cg *c, const struct imr_rule *r)
 	c->b->cur_src = 0;
 }
 
+enum cg_leaf_test cg_leaf_test(const struct pred_stmt *st,
+			       const struct pred_field *fd, uint64_t lo,
+			       uint64_t hi, struct cg_leaf_ivs *pass)
+{
+	pred_val max = pred_field_max(fd);
+	uint64_t a, b;
+	uint32_t i;
+
+	pass->n = 0;
+	if (st->field == UINT32_MAX || !st->exact || fd->width > 4 ||
+	    lo > hi)
+		return CG_LEAF_EMIT;
+	for (i = 0; i < st->nivs; i++) {
+		/* the absent value (max + 1) must never pass */
+		if (st->ivs[i].lo > st->ivs[i].hi || st->ivs[i].hi > max)
+			return CG_LEAF_EMIT;
+		if (st->ivs[i].hi < lo || st->ivs[i].lo > hi)
+			continue;
+		if (pass->n == CG_LEAF_SLOT_IVS)
+			return CG_LEAF_EMIT;
+		a = st->ivs[i].lo < lo ? lo : (uint64_t)st->ivs[i].lo;
+		b = st->ivs[i].hi > hi ? hi : (uint64_t)st->ivs[i].hi;
+		pass->lo[pass->n] = a;
+		pass->hi[pass->n++] = b;
+	}
+	if (!pass->n)
+		return CG_LEAF_FAILS;
+	if (pass->n == 1 && pass->lo[0] == lo && pass->hi[0] == hi)
+		return CG_LEAF_DECIDED;
+	return CG_LEAF_SLOT;
+}
+
+/* test i of a candidate rule in the current cell */
+static enum cg_leaf_test leaf_test(const struct femit *x,
+				   const struct pred_rule *pr,
+				   const struct imr_rule *r, size_t i,
+				   struct cg_leaf_ivs *pass)
+{
+	const struct pred_stmt *st;
+	uint32_t k;
+
+	pass->n = 0;
+	if (pr->nst != r->nstmts)	/* stale analysis: test it all */
+		return CG_LEAF_EMIT;
+	st = &pr->st[i];
+	if (st->field == UINT32_MAX || st->field >= x->pc->nfields)
+		return CG_LEAF_EMIT;
+	k = x->f->key_slot[st->field];
+	if (k == UINT32_MAX)
+		return CG_LEAF_EMIT;
+	return cg_leaf_test(st, &x->pc->fields[st->field], x->lo[k],
+			    x->hi[k], pass);
+}
+
+/* R1 (R3) against v, unsigned, 64 bits */
+static void jump_val(struct cg *c, uint8_t op, uint64_t v, int to)
+{
+	if (v <= 0x7fffffff) {
+		J(c, op, R1, (int32_t)v, to);
+		return;
+	}
+	E(c, I_MOV32_IMM(R3, (int32_t)(uint32_t)v));
+	JX(c, op, R1, R3, to);
+}
+
+/* the field cache: slot k's value in pass (the cell is [lo, hi]) */
+static void emit_slot_test(struct cg *c, uint32_t k, uint64_t lo,
+			   uint64_t hi, const struct cg_leaf_ivs *pass,
+			   int fail)
+{
+	int ok = L(c);
+	uint32_t i;
+
+	E(c, I_LDX(BPF_DW, R1, R_FP, FP_TREE_KEY(k)));
+	E(c, I_ALU64_IMM(BPF_OR, R1, 0));	/* see emit_node() */
+	for (i = 0; i < pass->n; i++) {
+		if (pass->lo[i] > lo)
+			jump_val(c, BPF_JLT, pass->lo[i], fail);
+		if (i + 1 < pass->n)
+			jump_val(c, BPF_JLE, pass->hi[i], ok);
+		else if (pass->hi[i] < hi)
+			jump_val(c, BPF_JGT, pass->hi[i], fail);
+	}
+	BIND(c, ok);
+}
+
+/* false: the rule cannot match in this cell; *all: every test decided */
+static bool cand_scan(const struct femit *x, const struct imr_rule *r,
+		      const struct pred_rule *pr, bool *all)
+{
+	struct cg_leaf_ivs pass;
+	size_t i;
+
+	*all = true;
+	for (i = 0; i + 1 < r->nstmts; i++) {
+		switch (leaf_test(x, pr, r, i, &pass)) {
+		case CG_LEAF_FAILS:
+			return false;
+		case CG_LEAF_DECIDED:
+			break;
+		default:
+			*all = false;
+		}
+	}
+	return true;
+}
+
+static void emit_cand_tests(struct femit *x, const struct imr_rule *r,
+			    const struct pred_rule *pr, int fail)
+{
+	struct cg_leaf_ivs pass;
+	struct cg *c = x->c;
+	uint32_t k;
+	size_t i;
+
+	cg_rule_start(c, r);
+	for (i = 0; i + 1 < r->nstmts; i++) {
+		switch (leaf_test(x, pr, r, i, &pass)) {
+		case CG_LEAF_DECIDED:
+			break;
+		case CG_LEAF_SLOT:
+			k = x->f->key_slot[pr->st[i].field];
+			emit_slot_test(c, k, x->lo[k], x->hi[k], &pass, fail);
+			break;
+		default:
+			cg_emit_test(c, &r->stmts[i], fail);
+		}
+	}
+}
+
 static void emit_leaf(struct femit *x, const struct tree_node *nd)
 {
 	struct cg *c = x->c;
 	const struct imr_chain *ch = &c->p->chains[0];
+	const struct imr_rule *r;
 	uint32_t i, idx;
+	bool all;
 	int fail;
 
 	for (i = 0; i < nd->n; i++) {
 		idx = x->t->cand[nd->first + i];
+		r = &ch->rules[idx];
+		if (!cand_scan(x, r, &x->pc->rules[idx], &all))
+			continue;	/* a test fails in the whole cell */
 		if (x->multi && !x->first) {
 			/* this one and those after it cannot beat the best */
 			E(c, I_LDX(BPF_W, R1, R_FP, FP_TREE_BEST));
 			J(c, BPF_JLE, R1, (int32_t)(idx + 1), x->next);
 		}
 		fail = L(c);
-		cg_emit_tests(c, &ch->rules[idx], fail);
+		emit_cand_tests(x, r, &x->pc->rules[idx], fail);
 		if (!x->multi || x->last) {
-			rule_verdict(c, &ch->rules[idx]);
+			rule_verdict(c, r);
 		} else {
 			E(c, I_ST(BPF_W, R_FP, FP_TREE_BEST,
 				  (int32_t)(idx + 1)));
@@ -180,6 +325,8 @@ static void emit_leaf(struct femit *x, const struct tree_node *nd)
 		}
 		BIND(c, fail);
 		c->b->cur_src = 0;
+		if (all)	/* it matches the whole cell: nothing after */
+			return;
 	}
 	JA(c, x->next);
 }
@@ -188,6 +335,8 @@ static void emit_node(struct femit *x, uint32_t n)
 {
 	const struct tree_node *nd = &x->t->nodes[n];
 	struct cg *c = x->c;
+	uint32_t k;
+	uint64_t lo, hi;
 	int right;
 
 	if (nd->field == TREE_LEAF) {
@@ -195,7 +344,10 @@ static void emit_node(struct femit *x, uint32_t n)
 		return;
 	}
 	right = L(c);
-	E(c, I_LDX(BPF_DW, R1, R_FP, FP_TREE_KEY(x->f->key_slot[nd->field])));
+	k = x->f->key_slot[nd->field];
+	lo = x->lo[k];
+	hi = x->hi[k];
+	E(c, I_LDX(BPF_DW, R1, R_FP, FP_TREE_KEY(k)));
 	/*
 	 * Newer verifiers link a filled register to its stack slot: what
 	 * the branch proves would narrow the slot, and the next tree's
@@ -210,9 +362,15 @@ static void emit_node(struct femit *x, uint32_t n)
 		E(c, I_MOV32_IMM(R3, (int32_t)(uint32_t)nd->split));
 		JX(c, BPF_JGT, R1, R3, right);
 	}
+	if (nd->split < x->hi[k])
+		x->hi[k] = nd->split;
 	emit_node(x, nd->left);
+	x->hi[k] = hi;
 	BIND(c, right);
+	if (nd->split + 1 > x->lo[k])
+		x->lo[k] = nd->split + 1;
 	emit_node(x, nd->right);
+	x->lo[k] = lo;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -251,14 +409,19 @@ void cg_emit_forest(struct cg *c, const struct pred_chain *pc,
 		    const struct cg_forest *f)
 {
 	const struct forest *fo = f->fo;
-	struct femit x = { .c = c, .f = f, .multi = fo->ntrees > 1 };
+	struct femit x = { .c = c, .pc = pc, .f = f,
+			   .multi = fo->ntrees > 1 };
 	int end = L(c), disp = L(c);
 	uint32_t i, *idx;
 	size_t n = 0;
 
 	c->b->cur_src = 0;
-	for (i = 0; i < f->nkeys; i++)
+	for (i = 0; i < f->nkeys; i++) {
 		load_key(c, &pc->fields[f->key_field[i]], FP_TREE_KEY(i));
+		x.lo[i] = 0;		/* every value, absent included */
+		x.hi[i] = (uint64_t)pred_field_max(&pc->fields[f->key_field[i]])
+			  + 1;
+	}
 	if (x.multi)
 		E(c, I_ST(BPF_W, R_FP, FP_TREE_BEST, BEST_NONE));
 	for (i = 0; i < fo->ntrees; i++) {
