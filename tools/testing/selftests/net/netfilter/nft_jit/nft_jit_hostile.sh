@@ -4,7 +4,8 @@
 # The nft_jit generic netlink family fed hostile attributes (nftj_nl.py
 # hostile): missing attributes, wrong lengths and types, unknown
 # attributes and commands, bad families, tables, chains, generations,
-# file descriptors of everything but a SCHED_CLS program, malformed and
+# file descriptors of everything but a SCHED_CLS program, SCHED_CLS
+# programs made of more than the compiler emits (EPERM), malformed and
 # oversized service tables, bad handles and positions, then 600 random
 # requests from a fixed seed.  Every answer is a clean error (or, for the
 # good request, success); no oops (the VM fails the run on any BUG,

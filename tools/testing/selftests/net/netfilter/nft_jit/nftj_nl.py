@@ -876,6 +876,15 @@ def cmd_hostile(args):
            "an XDP program": progs.load("xdp")}
     for n, fd in fds.items():
         h.case("attach prog fd: %s" % n, A, att(fd=fd), "err")
+    # SCHED_CLS programs made of more than the compiler emits
+    for n, kind in (("calling bpf_clone_redirect", "clone_redirect"),
+                    ("calling bpf_get_prandom_u32", "prandom"),
+                    ("writing to the packet", "direct_write"),
+                    ("with an array map", "array_map"),
+                    ("tail-calling through an open array",
+                     "tail_open_accept")):
+        h.case("attach a SCHED_CLS program %s" % n, A,
+               att(fd=progs.load(kind)), "EPERM")
     # services
     S = NFTJ_A_SERVICES
     h.case("services: not nested", A, att(nla_u32(S, 1)), "err")
