@@ -32,14 +32,19 @@ static const char usage[] =
 "             includes the policy, which the interpreter applies)\n"
 "  fallbacks  packets the interpreter ran whole instead: an unexpected\n"
 "             return value, or a packet the program cannot see\n"
+"  recounts   of those, packets whose counters the program had already\n"
+"             counted: the interpreter counted them again (0 unless a\n"
+"             program counted more than the kernel defers)\n"
 "\n"
-"and detaches, the programs commits detached in this namespace (left\n"
-"out when the kernel part reports it only with attachments and there is\n"
-"none).\n"
+"and, for the namespace, detaches, the programs commits detached, and\n"
+"destroyed, the programs released because a chain they covered was\n"
+"freed outside a commit (its device or its owner's socket went away)\n"
+"(left out when the kernel part reports them only with attachments and\n"
+"there is none).\n"
 "\n"
 "JSON: {\"attachments\": [{\"family\", \"table\", \"chain\", \"genid\",\n"
 "\"prog_id\", \"nrules\", \"nchains\", \"nservices\", \"runs\", \"resumes\",\n"
-"\"fallbacks\"}...], \"detaches\"}.\n"
+"\"fallbacks\", \"recounts\"}...], \"detaches\", \"destroyed\"}.\n"
 "\n"
 "  -j, --json           JSON output\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
@@ -49,7 +54,7 @@ static const char usage[] =
 
 struct kstatus {
 	json_t *all;
-	uint64_t detaches;
+	uint64_t detaches, destroyed;
 	bool any;		/* attachments reported */
 	bool known;		/* detaches reported */
 };
@@ -59,7 +64,7 @@ static int collect(const struct nftj_kstat *st, void *data)
 	struct kstatus *ks = data;
 	json_t *o;
 
-	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		      "family", cli_family_name(st->family), "table", st->table,
 		      "chain", st->chain,
 		      "genid", (json_int_t)st->genid,
@@ -69,11 +74,13 @@ static int collect(const struct nftj_kstat *st, void *data)
 		      "nservices", (json_int_t)st->nservices,
 		      "runs", (json_int_t)st->runs,
 		      "resumes", (json_int_t)st->resumes,
-		      "fallbacks", (json_int_t)st->fallbacks);
+		      "fallbacks", (json_int_t)st->fallbacks,
+		      "recounts", (json_int_t)st->recounts);
 	if (!o)
 		return -ENOMEM;
 	json_array_append_new(ks->all, o);
 	ks->detaches = st->detaches;
+	ks->destroyed = st->destroyed;
 	ks->any = true;
 	ks->known = true;
 	return 0;
@@ -84,6 +91,7 @@ static void print_table(const struct kstatus *ks)
 	static const char *const col[] = {
 		"family", "table", "chain", "genid", "prog_id", "nrules",
 		"nchains", "nservices", "runs", "resumes", "fallbacks",
+		"recounts",
 	};
 	const size_t ncol = sizeof(col) / sizeof(col[0]);
 	size_t w[sizeof(col) / sizeof(col[0])], i, j;
@@ -173,7 +181,8 @@ int cmd_kstatus(int argc, char **argv, const char *netns)
 	ks.all = json_array();
 	err = nftj_kctl_get(&k, family, table, chain, collect, &ks);
 	/* nothing attached carried DETACHES: ask for the namespace's */
-	if (!err && !ks.any && !nftj_kctl_detaches(&k, &ks.detaches))
+	if (!err && !ks.any &&
+	    !nftj_kctl_detaches(&k, &ks.detaches, &ks.destroyed))
 		ks.known = true;
 	nftj_kctl_close(&k);
 	if (err) {
@@ -188,9 +197,12 @@ int cmd_kstatus(int argc, char **argv, const char *netns)
 	if (json) {
 		json_t *out = json_pack("{s:o}", "attachments", ks.all);
 
-		if (ks.known)
+		if (ks.known) {
 			json_object_set_new(out, "detaches", json_integer(
 					(json_int_t)ks.detaches));
+			json_object_set_new(out, "destroyed", json_integer(
+					(json_int_t)ks.destroyed));
+		}
 		json_dumpf(out, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(out);
@@ -200,9 +212,12 @@ int cmd_kstatus(int argc, char **argv, const char *netns)
 		printf("no programs attached\n");
 	else
 		print_table(&ks);
-	if (ks.known)
+	if (ks.known) {
 		printf("detaches: %llu (programs detached by commits)\n",
 		       (unsigned long long)ks.detaches);
+		printf("destroyed: %llu (programs released with a chain freed outside a commit)\n",
+		       (unsigned long long)ks.destroyed);
+	}
 	json_decref(ks.all);
 	return 0;
 }

@@ -718,6 +718,44 @@ static bool family_ok(uint32_t family)
 	       family == NFPROTO_INET;
 }
 
+/* a table with an owner (NFT_TABLE_F_OWNER): only the owner's socket
+ * may change it, and the kernel part attaches to none
+ */
+static bool table_owned(const struct nftj_ruleset *rs, uint32_t family,
+			const char *table)
+{
+	struct nftnl_table_list_iter *it;
+	struct nftnl_table *t;
+	bool owned = false;
+
+	it = nftnl_table_list_iter_create(rs->tables);
+	if (!it)
+		return false;	/* then the kernel refuses the attach */
+	while ((t = nftnl_table_list_iter_next(it))) {
+		if (nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY) == family &&
+		    !strcmp(nftnl_table_get_str(t, NFTNL_TABLE_NAME), table)) {
+			owned = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) &
+				NFT_TABLE_F_OWNER;
+			break;
+		}
+	}
+	nftnl_table_list_iter_destroy(it);
+	return owned;
+}
+
+/* a chain the daemon never compiles: the interpreter's, for reason */
+static int leave_chain(const struct nftj_ruleset *rs, struct nftj_centry *ci,
+		       struct dchain *d, const char *reason)
+{
+	ci->state = NFTJ_CS_INTERP;
+	ci->reason = reason;
+	ci->rules = count_rules(rs, ci->family, ci->table, ci->chain);
+	d->failed = true;
+	d->fail_gen = rs->genid;
+	d->entry = nftj_state_chain(ci);
+	return d->entry ? 0 : -ENOMEM;
+}
+
 /* one base chain of the dump; 0, -ESTALE, -EINTR, -ENOMEM */
 static int chain_pass(struct worker *w, const struct nftj_ruleset *rs,
 		      const struct nftj_kstats *ka, struct nftnl_chain *nc,
@@ -739,15 +777,12 @@ static int chain_pass(struct worker *w, const struct nftj_ruleset *rs,
 	if (!d)
 		return -ENOMEM;
 	old = dchain_find(&w->ch, ci.family, ci.table, ci.chain);
-	if (!family_ok(ci.family)) {
-		ci.state = NFTJ_CS_INTERP;
-		ci.reason = "only ip, ip6 and inet chains are compiled";
-		ci.rules = count_rules(rs, ci.family, ci.table, ci.chain);
-		d->failed = true;
-		d->fail_gen = rs->genid;
-		d->entry = nftj_state_chain(&ci);
-		return d->entry ? 0 : -ENOMEM;
-	}
+	if (!family_ok(ci.family))
+		return leave_chain(rs, &ci, d,
+				   "only ip, ip6 and inet chains are compiled");
+	if (table_owned(rs, ci.family, ci.table))
+		return leave_chain(rs, &ci, d,
+				   "the table has an owner (NFT_TABLE_F_OWNER): only its owner may change it");
 	st = nftj_kstats_find(ka, ci.family, ci.table, ci.chain);
 	if (st && old && old->prog_id == st->prog_id && old->entry) {
 		/* unchanged: the kernel still runs that program */

@@ -273,6 +273,15 @@ static int load_all(struct nftj_prog *jp)
 					&jp->seg[i].fd, BPF_ANY))
 			return -errno;
 	}
+	/* the kernel part runs a program only if what it can tail-call
+	 * cannot change any more
+	 */
+	if (jp->plan.nseg > 1 && bpf_map_freeze(jp->maps.prog_array_fd)) {
+		err = -errno;
+		snprintf(jp->why, sizeof(jp->why),
+			 "freezing the program array: %s", strerror(errno));
+		return err;
+	}
 	jp->prog_fd = jp->seg[0].fd;
 	jp->prog_id = jp->seg[0].id;
 	return 0;

@@ -251,6 +251,8 @@ static int kstat_attr_cb(const struct nlattr *a, void *data)
 		[NFTJ_A_RESUMES] = MNL_TYPE_U64,
 		[NFTJ_A_FALLBACKS] = MNL_TYPE_U64,
 		[NFTJ_A_DETACHES] = MNL_TYPE_U64,
+		[NFTJ_A_RECOUNTS] = MNL_TYPE_U64,
+		[NFTJ_A_DESTROYED] = MNL_TYPE_U64,
 	};
 	struct kstat_parse *p = data;
 	uint16_t type = mnl_attr_get_type(a);
@@ -303,7 +305,9 @@ static int kstat_cb(const struct nlmsghdr *nlh, void *data)
 	st.runs = get_u64(p->tb[NFTJ_A_RUNS]);
 	st.resumes = get_u64(p->tb[NFTJ_A_RESUMES]);
 	st.fallbacks = get_u64(p->tb[NFTJ_A_FALLBACKS]);
+	st.recounts = get_u64(p->tb[NFTJ_A_RECOUNTS]);
 	st.detaches = get_u64(p->tb[NFTJ_A_DETACHES]);
+	st.destroyed = get_u64(p->tb[NFTJ_A_DESTROYED]);
 	ret = p->cb(&st, p->data);
 	if (ret) {
 		errno = ret < 0 ? -ret : EINVAL;
@@ -314,11 +318,14 @@ static int kstat_cb(const struct nlmsghdr *nlh, void *data)
 
 static int detaches_attr_cb(const struct nlattr *a, void *data)
 {
-	uint64_t *v = data;
+	uint64_t *v = data;	/* detaches, destroyed */
 
-	if (mnl_attr_get_type(a) == NFTJ_A_DETACHES &&
-	    !mnl_attr_validate(a, MNL_TYPE_U64))
-		*v = mnl_attr_get_u64(a);
+	if (mnl_attr_validate(a, MNL_TYPE_U64))
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(a) == NFTJ_A_DETACHES)
+		v[0] = mnl_attr_get_u64(a);
+	else if (mnl_attr_get_type(a) == NFTJ_A_DESTROYED)
+		v[1] = mnl_attr_get_u64(a);
 	return MNL_CB_OK;
 }
 
@@ -329,15 +336,20 @@ static int detaches_cb(const struct nlmsghdr *nlh, void *data)
 							    MNL_CB_OK;
 }
 
-int nftj_kctl_detaches(struct nftj_kctl *k, uint64_t *detaches)
+int nftj_kctl_detaches(struct nftj_kctl *k, uint64_t *detaches,
+		       uint64_t *destroyed)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
+	uint64_t v[2] = {};
+	int err;
 
-	*detaches = 0;
 	nlh = genl_put(buf, k->family, NLM_F_ACK, ++k->seq, NFTJ_CMD_GET,
 		       NFTJ_GENL_VERSION);
-	return kctl_talk(k, nlh, detaches_cb, detaches);
+	err = kctl_talk(k, nlh, detaches_cb, v);
+	*detaches = v[0];
+	*destroyed = v[1];
+	return err;
 }
 
 int nftj_kctl_get(struct nftj_kctl *k, uint32_t family, const char *table,

@@ -55,7 +55,10 @@ struct nftj_kstat {
 	char table[256], chain[256];
 	uint32_t genid, prog_id, nrules, nchains, nservices;
 	uint64_t runs, resumes, fallbacks;
+	uint64_t recounts;		/* fallbacks after counters ran */
 	uint64_t detaches;		/* the namespace's, by commits */
+	uint64_t destroyed;		/* the namespace's: released with a
+					 * chain freed outside a commit */
 };
 
 /* called per attachment; a non-zero return stops with that value */
@@ -84,10 +87,11 @@ const struct nftj_kstat *nftj_kstats_find(const struct nftj_kstats *s,
 void nftj_kstats_free(struct nftj_kstats *s);
 
 /*
- * The namespace's DETACHES without an attachment to carry it: NFTJ_CMD_GET
- * without FAMILY, TABLE and CHAIN.  0 or -errno (-EINVAL from a kernel
- * part that answers only per chain).
+ * The namespace's DETACHES and DESTROYED without an attachment to carry
+ * them: NFTJ_CMD_GET without FAMILY, TABLE and CHAIN.  0 or -errno
+ * (-EINVAL from a kernel part that answers only per chain).
  */
-int nftj_kctl_detaches(struct nftj_kctl *k, uint64_t *detaches);
+int nftj_kctl_detaches(struct nftj_kctl *k, uint64_t *detaches,
+		       uint64_t *destroyed);
 
 #endif /* NFTJ_KCTL_H */

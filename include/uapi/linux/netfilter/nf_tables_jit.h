@@ -137,23 +137,31 @@ struct nftj_link_stats {
 #define NFTJ_SVC_KFUNC		"nftj_svc_eval"
 
 /*
- * Control interface: generic netlink family NFTJ_GENL_NAME.  All commands
- * need CAP_NET_ADMIN in the user namespace of the network namespace; the
- * state is per network namespace.
+ * Control interface: generic netlink family NFTJ_GENL_NAME.  DETACH and
+ * GET need CAP_NET_ADMIN in the user namespace of the network namespace,
+ * ATTACH needs CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN in the initial
+ * user namespace; the state is per network namespace.
  *
  * NFTJ_CMD_ATTACH   FAMILY, TABLE, CHAIN, GENID, PROG_FD [, SERVICES]
  *     Run the program for base chain CHAIN, compiled from ruleset
  *     generation GENID (NFTA_GEN_ID of the dump it was compiled from).
- *     Replaces an attached program.  Errors: ESTALE (GENID is not the
- *     current generation: dump again and recompile), ENOENT (no such
- *     table or chain), EOPNOTSUPP (not a base chain of family ip, ip6 or
- *     inet), EINVAL (not a SCHED_CLS program, bad service), EBUSY.
+ *     Replaces an attached program.  The program, and every program it
+ *     can tail-call, may call bpf_skb_load_bytes() and the services
+ *     kfunc only, and use no map but frozen program arrays.  Errors:
+ *     ESTALE (GENID is not the current generation: dump again and
+ *     recompile), ENOENT (no such table or chain), EOPNOTSUPP (not a base
+ *     chain of family ip, ip6 or inet), EPERM (capabilities; a table with
+ *     an owner, NFT_TABLE_F_OWNER; a call or map the program may not
+ *     use), EINVAL (not a SCHED_CLS program, bad service), E2BIG.
  * NFTJ_CMD_DETACH   FAMILY, TABLE, CHAIN
  * NFTJ_CMD_GET      FAMILY, TABLE, CHAIN; or a dump of every attachment:
  *     FAMILY, TABLE, CHAIN, GENID, PROG_ID, NRULES, NCHAINS, NSERVICES,
- *     RUNS, RESUMES, FALLBACKS.  Also the namespace's DETACHES (programs
- *     detached by commits) in every message.  Without FAMILY, TABLE and
- *     CHAIN (not a dump): the namespace's ATTACHED and DETACHES only.
+ *     RUNS, RESUMES, FALLBACKS, RECOUNTS.  Also the namespace's DETACHES
+ *     (programs detached by commits) and DESTROYED (programs released
+ *     because a chain they covered was freed outside a commit: its device
+ *     or its owner went away) in every message.  Without FAMILY, TABLE
+ *     and CHAIN (not a dump): the namespace's ATTACHED, DETACHES and
+ *     DESTROYED only.
  */
 #define NFTJ_GENL_NAME		"nft_jit"
 #define NFTJ_GENL_VERSION	1
@@ -186,6 +194,8 @@ enum nftj_attr {
 	NFTJ_A_DETACHES,	/* u64 */
 	NFTJ_A_PAD,
 	NFTJ_A_ATTACHED,	/* u32: programs attached in the namespace */
+	NFTJ_A_RECOUNTS,	/* u64: fallbacks after counters ran */
+	NFTJ_A_DESTROYED,	/* u64: released with a chain they covered */
 	__NFTJ_A_MAX,
 };
 

@@ -19,6 +19,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../../../../../.." && pwd)
 NFT_JIT=${NFT_JIT:-$top/umh/nft-jit}
 PROBE="python3 $here/probe.py"
+NL="python3 $here/nftj_nl.py"
 
 rnd=$(mktemp -u XXXXXXXX)
 ns1="nftj1-$rnd"
@@ -27,8 +28,13 @@ TMP=$(mktemp -d)
 failures=0
 checks=0
 
+# background processes of a test, killed on exit
+bg_pids=
+
 cleanup() {
 	[ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
+	# shellcheck disable=SC2086
+	[ -n "$bg_pids" ] && kill $bg_pids 2>/dev/null
 	ip netns del "$ns1" 2>/dev/null
 	ip netns del "$ns2" 2>/dev/null
 	rm -rf "$TMP"
@@ -150,7 +156,7 @@ fam, table, chain, key = sys.argv[1:]
 doc = json.load(sys.stdin)
 for a in doc.get("attachments", []):
     if a["family"] == fam and a["table"] == table and a["chain"] == chain:
-        print(a[key])
+        print(a.get(key, ""))
 ' "$@"
 }
 
@@ -322,4 +328,88 @@ for c in json.load(sys.stdin)["chains"]:
             v = v.get(k) if isinstance(v, dict) else None
         print("" if v is None else v)
 ' "$@"
+}
+
+# rule_handle FAMILY TABLE CHAIN POS: the handle of the chain's rule at
+# position POS (0-based) in ns1
+rule_handle() {
+	nft1 -j list ruleset | python3 -c '
+import json, sys
+fam, table, chain, pos = sys.argv[1:]
+rules = [o["rule"] for o in json.load(sys.stdin)["nftables"]
+         if "rule" in o and (o["rule"]["family"], o["rule"]["table"],
+                             o["rule"]["chain"]) == (fam, table, chain)]
+print(rules[int(pos)]["handle"])' "$@"
+}
+
+# nl_attach FAMILY TABLE CHAIN PROG [ARG...]: nftj_nl.py attach in ns1,
+# its answer ("ok", "error ERRNO: message") in $TMP/nl.out
+nl_attach() {
+	ip netns exec "$ns1" $NL attach "$@" >"$TMP/nl.out" 2>&1
+}
+
+# refused WHAT PATTERN FAMILY TABLE CHAIN PROG [ARG...]: the attach of
+# PROG is refused with an error matching PATTERN; when it was not, the
+# program is detached at once (it may be one that crashes the kernel)
+refused() {
+	local what=$1 pat=$2
+	shift 2
+	nl_attach "$@"
+	if grep -q "^ok" "$TMP/nl.out"; then
+		jit detach "$1" "$2" "$3" >/dev/null 2>&1
+		bad "$what: attached"
+	elif grep -qE "^error $pat" "$TMP/nl.out"; then
+		ok "$what: $(head -n1 "$TMP/nl.out")"
+	else
+		bad "$what: $(head -c 300 "$TMP/nl.out")"
+	fi
+}
+
+# accepted WHAT FAMILY TABLE CHAIN PROG [ARG...]: the attach works
+accepted() {
+	local what=$1
+	shift
+	nl_attach "$@"
+	if grep -q "^ok" "$TMP/nl.out"; then
+		ok "$what"
+	else
+		bad "$what: $(head -c 300 "$TMP/nl.out")"
+	fi
+}
+
+# jit_ns_field KEY: a namespace-wide field of `nft-jit kstatus -j` in ns1
+# (detaches, destroyed), empty when not reported
+jit_ns_field() {
+	jit kstatus -j | python3 -c '
+import json, sys
+v = json.load(sys.stdin).get(sys.argv[1])
+print("" if v is None else v)' "$1"
+}
+
+# rule_counter FAMILY TABLE CHAIN POS [NS]: packets of the counter of the
+# chain's rule at position POS
+rule_counter() {
+	ip netns exec "${5:-$ns1}" nft -j list ruleset | python3 -c '
+import json, sys
+fam, table, chain, pos = sys.argv[1:]
+rules = [o["rule"] for o in json.load(sys.stdin)["nftables"]
+         if "rule" in o and (o["rule"]["family"], o["rule"]["table"],
+                             o["rule"]["chain"]) == (fam, table, chain)]
+for e in rules[int(pos)]["expr"]:
+    if "counter" in e:
+        print(e["counter"]["packets"])
+        break' "$1" "$2" "$3" "$4"
+}
+
+# udp_send NS DST DPORT COUNT [SIZE]: COUNT datagrams of SIZE bytes
+udp_send() {
+	ip netns exec "$1" python3 -c '
+import socket, sys
+dst, port, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(n):
+    try:
+        s.sendto(bytes([i & 0xff]) * size, (dst, port))
+    except OSError:
+        pass' "$2" "$3" "$4" "${5:-32}"
 }

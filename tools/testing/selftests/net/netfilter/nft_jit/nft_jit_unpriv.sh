@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The control interface needs CAP_NET_ADMIN in the user namespace that
-# owns the network namespace.
+# Reading the state and detaching need CAP_NET_ADMIN in the user
+# namespace that owns the network namespace; attaching needs CAP_BPF (or
+# CAP_SYS_ADMIN) and CAP_NET_ADMIN in the initial user namespace: the root
+# of a user namespace never makes nf_tables run a BPF program, not even
+# one loaded by the real root and handed over.
 source "$(dirname "$0")/lib.sh"
 require
 setup_ns || skip "cannot set up network namespaces"
@@ -33,4 +36,14 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups -- \
 else
 	echo "SKIP: unprivileged user namespaces are disabled here"
 fi
+
+# a program loaded by root, then held by the root of a new user namespace
+# that owns a new network namespace with a ruleset of its own
+$NL userns accept >"$TMP/userns.out" 2>&1
+grep -q "^get ok" "$TMP/userns.out" &&
+	ok "a user-namespace root reads the state of its namespace" ||
+	bad "a user-namespace root cannot read its state: $(cat "$TMP/userns.out")"
+grep -qE "^attach error EPERM: .*initial user namespace" "$TMP/userns.out" &&
+	ok "a user-namespace root holding a program fd cannot attach it" ||
+	bad "a user-namespace root attaching a program: $(cat "$TMP/userns.out")"
 finish
