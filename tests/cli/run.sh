@@ -136,6 +136,12 @@ else
 	fail "compile: the trees in the text report"
 fi
 ip netns exec "$NS" nft delete table ip t
+# a program the verifier finds too complex: shorter, the rest interpreted
+ip netns exec "$NS" nft -f tests/rulesets/077-verifier-complexity-sets-jumps.nft
+json "compile: a program too complex to verify is cut, the reason shown" \
+	'd["compile"][0]["status"] == "partial" and 0 < d["compile"][0]["compiled"] < d["compile"][0]["rules"] and "the verifier\x27s complexity limit" in d["compile"][0]["first_interpreted"]["reason"] and d["compile"][0]["verifier"] == "ok"' \
+	-- "$JIT" -n "$NS" compile -j -t t
+ip netns exec "$NS" nft delete table inet t
 
 pcap=$(mktemp)
 printf 'not a pcap' >"$pcap"
