@@ -510,8 +510,9 @@ static int imr_stage_done(struct pipe *x, enum nftj_stage st,
  * The verifier refused a segment as too complex ("BPF program is too
  * large. Processed 1000001 insn", -E2BIG): the base chain rule to cut at
  * for the next try, -1 for none.  The segments before the one refused
- * stay; the one refused keeps half its rules (at least one rule must
- * remain, or there is nothing left to try).
+ * stay; the one refused keeps the first half of its rules (a refused
+ * segment of one rule goes whole; nothing is left to try when that is
+ * the first).
  */
 static long verifier_limit(const struct nftj_prog *jp, int err)
 {
@@ -530,9 +531,9 @@ static long verifier_limit(const struct nftj_prog *jp, int err)
 	      (size_t)ch->first_unsupported;
 	if (i + 1 < jp->plan.nseg && jp->plan.first[i + 1] < end)
 		end = jp->plan.first[i + 1];
-	if (i > 0)
-		return (long)first;
-	return end - first >= 2 ? (long)(first + (end - first) / 2) : -1;
+	if (end - first >= 2)
+		return (long)(first + (end - first) / 2);
+	return i > 0 ? (long)first : -1;
 }
 
 /* one run of the pipeline, from build to load (or the IMR's last stage) */
