@@ -651,7 +651,7 @@ static int fuse_run(struct opt_ctx *c, struct pred_chain *pc,
 		struct pred_iv *acc = NULL;
 		struct imr_stmt canon;
 		uint32_t nacc = 0;
-		bool exact = true;
+		bool exact = true, first = true;
 		int ok = 0;
 
 		if (done[i])
@@ -668,7 +668,12 @@ static int fuse_run(struct opt_ctx *c, struct pred_chain *pc,
 				continue;
 			cnt++;
 			exact &= t[j].exact;
-			if (!acc) {
+			/*
+			 * Not !acc: an empty intersection is NULL too, and
+			 * must stay empty whatever the tests after it say.
+			 */
+			if (first) {
+				first = false;
 				acc = t[j].ivs;
 				nacc = t[j].nivs;
 				t[j].ivs = NULL;
