@@ -43,11 +43,11 @@ class LinkError(Exception):
     pass
 
 
-def compile_status(nft_jit, ns, cfg=None):
-    """The link target's compile report of chain t/c (a dict), under
-    optimizer configuration cfg (opt.py)."""
+def compile_status(nft_jit, ns, cfg=None, target="link"):
+    """The compile report of chain t/c (a dict) for a target (the link
+    target unless told), under optimizer configuration cfg (opt.py)."""
     proc = subprocess.run([nft_jit, "-n", ns, "compile"] + opt.flags(cfg) +
-                          ["--target", "link", "-t", "t", "-c", "c", "-j"],
+                          ["--target", target, "-t", "t", "-c", "c", "-j"],
                           capture_output=True, text=True,
                           timeout=ATTACH_WAIT)
     try:
@@ -196,8 +196,20 @@ def run_ruleset(args, rs, workdir, h):
             if att.detached["unhandled"]:
                 results, _, _ = h.run_jit(args, tn, pkts, contexts,
                                           workdir, rs.name, cfg)
+                # The test target may stop at a rule the link program
+                # runs (the verifier's complexity limit applies to each
+                # target's own code): packets resumed there are not the
+                # link program's unhandled ones, and its verdicts on
+                # them are compared like any other.
+                cut = compile_status(args.nft_jit, tn.name, cfg,
+                                     target="test").get(
+                                         "first_interpreted") or {}
                 resumed = {i for i, r in enumerate(results)
-                           if r["verdict"] == "resume"}
+                           if r["verdict"] == "resume" and
+                           not (cut.get("index") and r.get("resume") and
+                                r["resume"].get("chain") == "c" and
+                                r["resume"].get("handle") ==
+                                cut.get("handle"))}
             runs.append((cfg, cst, att.detached, link_verdicts, resumed))
     out.packets = len(pkts)
     out.verdicts.update(verdicts)
