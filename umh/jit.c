@@ -516,12 +516,13 @@ static int imr_stage_done(struct pipe *x, enum nftj_stage st,
  */
 static long verifier_limit(const struct nftj_prog *jp, int err)
 {
-	const struct imr_chain *ch = &jp->imr.chains[0];
+	const struct imr_chain *ch;
 	size_t first, end, i;
 
 	if (err != -E2BIG || !jp->log || !strstr(jp->log, "too large") ||
-	    jp->fault_verifier)
+	    jp->fault_verifier || !jp->imr.nchains)
 		return -1;
+	ch = &jp->imr.chains[0];
 	for (i = 0; i < jp->nseg && jp->seg[i].fd >= 0; i++)
 		;			/* the segment refused */
 	if (i == jp->nseg)
