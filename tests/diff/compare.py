@@ -163,7 +163,25 @@ def _stopped_first(a, b, position):
     return None
 
 
-def _consistent_resume(first, other, position):
+def _side(k, r, position, spans):
+    """Where rule k ran relative to resume point r: "before", "after" or
+    None (unknown: a chain entered both before and after r, or no
+    place)."""
+    if k[0] == r[0]:
+        if k in position and r in position:
+            return "before" if position[k] < position[r] else "after"
+        return None
+    span = spans.get(k[0])
+    if span is None or r not in position:
+        return None
+    if span[1] < position[r]:
+        return "before"
+    if span[0] >= position[r]:
+        return "after"
+    return None
+
+
+def _consistent_resume(first, other, position, spans):
     """Why the answers of a packet nft-jit resumed at different points in
     two configurations contradict each other, or None.
 
@@ -171,7 +189,10 @@ def _consistent_resume(first, other, position):
     gets may depend on the passes (code size against the segment limit).
     The packet passed every rule before the first stop without a decision
     (the other configuration must not have decided it by such a rule),
-    and counted the same rules up to there.
+    and counted the same rules up to there.  "counted" lists are in rule
+    id order, not in the order the rules ran: a rule of another chain is
+    placed by the base chain positions its chain is entered from (spans),
+    and left out where that does not tell.
     """
     r = _key(first.get("resume"))
     d = _key(other.get("rule"))
@@ -179,37 +200,36 @@ def _consistent_resume(first, other, position):
             position[d] < position[r]:
         return "decided by %s/%s before the resume point %s/%s of the " \
             "other configuration" % (d + r)
-    c1, c2 = _counted(first), _counted(other)
-    upto = []
-    for k in c2:
-        if k[0] == r[0] and k in position and r in position and \
-                position[k] >= position[r]:
-            break
-        upto.append(k)
-    # where the resume point's place is unknown: a prefix at least
-    if (upto if r in position else c2[:len(c1)]) != c1:
+    c1 = sorted(k for k in _counted(first)
+                if _side(k, r, position, spans) is not None)
+    c2 = sorted(k for k in _counted(other)
+                if _side(k, r, position, spans) == "before")
+    if c1 != c2:
         return "counted %s up to the resume point, the other " \
             "configuration %s" % (c1, c2)
     return None
 
 
-def decisions_differ(base, other, position=None):
+def decisions_differ(base, other, position=None, spans=None):
     """Where two nft-jit answers for the same packets disagree.
 
     Returns (differences [(packet index, key, base's value, other's
     value)] on DECISION_KEYS, indexes of packets resumed at different
     points without contradiction).  position: {(chain, handle): index of
-    the rule in its chain}, to order resume points and deciding rules.
+    the rule in its chain}, to order resume points and deciding rules;
+    spans: {chain: (first, last)} the base chain positions from which
+    each other chain is entered, directly or through other chains.
     """
     if len(base) != len(other):
         raise ValueError("%d and %d nft-jit results" % (len(base),
                                                         len(other)))
-    position = position or {}
+    position, spans = position or {}, spans or {}
     out, moved = [], []
     for i, (a, b) in enumerate(zip(base, other)):
         if _norm(a.get("resume")) != _norm(b.get("resume")):
             order = _stopped_first(a, b, position)
-            why = _consistent_resume(order[0], order[1], position) \
+            why = _consistent_resume(order[0], order[1], position,
+                                     spans) \
                 if order else None
             if why:
                 out.append((i, "resume", a.get("resume"),

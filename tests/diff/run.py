@@ -313,6 +313,36 @@ def rule_positions(m):
             for i, r in enumerate(rules)}
 
 
+def chain_spans(m, base="c"):
+    """{chain: (first, last)}: the positions of the base chain's rules from
+    which each other chain is entered, directly or through other chains
+    (nf_tables refuses loops; a chain no rule enters has no span)."""
+    pos = {(r.chain, r.handle): i for i, r in
+           enumerate(m.by_chain.get(base, []))}
+    spans, busy = {}, set()
+
+    def span(chain):
+        if chain in spans or chain in busy:
+            return spans.get(chain)
+        busy.add(chain)
+        lo = hi = None
+        for r, _ in m.jumpers.get(chain, []):
+            s = (pos[(r.chain, r.handle)],) * 2 if r.chain == base else \
+                span(r.chain)
+            if s:
+                lo = s[0] if lo is None else min(lo, s[0])
+                hi = s[1] if hi is None else max(hi, s[1])
+        busy.discard(chain)
+        if lo is not None:
+            spans[chain] = (lo, hi)
+        return spans.get(chain)
+
+    for chain in m.by_chain:
+        if chain != base:
+            span(chain)
+    return spans
+
+
 def run_ruleset(args, rs, workdir):
     out = Outcome(rs.name)
     seed = ruleset_seed(args.seed, rs.name)
@@ -383,7 +413,7 @@ def run_ruleset(args, rs, workdir):
     t3 = time.time()
     multi = len(runs) > 1
     base_cfg, base_results = runs[0][0], runs[0][1]
-    position = rule_positions(m)
+    position, spans = rule_positions(m), chain_spans(m)
     resume_moved = []
     nv = nc = nd = 0
     for cfg, results, jc, fallback in runs:
@@ -399,7 +429,8 @@ def run_ruleset(args, rs, workdir):
             details.insert(0, "  [%s] %s" % (cfg.name, ", ".join(parts)))
         out.details += details
         diffs, moved = ([], []) if cfg is base_cfg else \
-            compare.decisions_differ(base_results, results, position)
+            compare.decisions_differ(base_results, results, position,
+                                     spans)
         if moved:
             resume_moved.append("%s %d" % (cfg.name, len(moved)))
         if diffs:

@@ -145,6 +145,23 @@ def check_compare(ck):
         ck.check("decisions-resume-counted-%s" % name,
                  [k for _, k, _, _ in got[0]] == ["resume"], got)
 
+    # "counted" lists are in rule id order, not in the order the rules
+    # ran: a rule of a chain jumped to after the resume point may come
+    # before a rule of the base chain (aclmix-1000, seed 1896033463).
+    # spans: the base chain positions a chain is entered from.
+    late = [{"verdict": "resume", "rule": None,
+             "counted": [{"chain": "c", "handle": 3},
+                         {"chain": "j", "handle": 1},
+                         {"chain": "c", "handle": 6}],
+             "resume": {"chain": "c", "handle": 8}}]
+    for name, spans, diff in (("after", {"j": (6, 6)}, False),
+                              ("before", {"j": (2, 2)}, True),
+                              ("both", {"j": (2, 6)}, False)):
+        got = compare.decisions_differ(res, late, pos, spans)
+        ck.check("decisions-resume-jumped-%s" % name,
+                 [k for _, k, _, _ in got[0]] == (["resume"] if diff
+                                                  else []), got)
+
     try:
         compare.compare(kv, good[:-1], kc, kc)
         ck.check("compare-length", False, "no error for a missing packet")
