@@ -379,11 +379,48 @@ static void mask_len(struct cg *c, int reg, int len, int vlen)
 		alu_const(c, BPF_AND, reg, (1ULL << (8 * len)) - 1, len);
 }
 
+/* pktinfo bits 16..24: the transport protocol and NFTJ_PKTINFO_L4 */
+#define L4PROTO_SHIFT	16
+#define L4PROTO_SET	(NFTJ_PKTINFO_L4 >> L4PROTO_SHIFT)
+_Static_assert(NFTJ_PKTINFO_L4 == 1U << 24, "pktinfo layout");
+
+/*
+ * meta l4proto == k, != k: whether there is a transport header and the
+ * protocol in one compare (without one the expression breaks the rule,
+ * for == and != alike): 4 instructions (5 for !=) where the flag test,
+ * the extraction and the compare's mask took 8.
+ */
+static bool l4proto_relation(struct cg *c, const struct imr_stmt *s,
+			     int fail)
+{
+	const struct imr_expr *e = s->expr;
+	int32_t want;
+
+	if (s->type != IMR_S_CMP || e->type != IMR_E_META ||
+	    e->meta != IMR_META_L4PROTO || s->len != 1 ||
+	    (s->op != IMR_EQ && s->op != IMR_NE))
+		return false;
+	want = L4PROTO_SET | s->val[0];
+	E(c, I_MOV64_REG(R1, R_PKT));
+	E(c, I_ALU32_IMM(BPF_RSH, R1, L4PROTO_SHIFT));
+	E(c, I_ALU32_IMM(BPF_AND, R1, L4PROTO_SET | 0xff));
+	if (s->op == IMR_EQ) {
+		J(c, BPF_JNE, R1, want, fail);
+	} else {
+		J(c, BPF_JLT, R1, L4PROTO_SET, fail);
+		J(c, BPF_JEQ, R1, want, fail);
+	}
+	c->l4_ok = true;
+	return true;
+}
+
 static void emit_relation(struct cg *c, const struct imr_stmt *s, int fail)
 {
 	int len = s->len, vlen = s->expr->len, ok;
 	int lo = len > 8 ? 8 : len, vlo = vlen > 8 ? 8 : vlen;
 
+	if (l4proto_relation(c, s, fail))
+		return;
 	eval(c, s->expr, fail);
 	if (s->type == IMR_S_CMP && (s->op == IMR_EQ || s->op == IMR_NE)) {
 		/* equality needs no byte order: compare memory images */
