@@ -219,11 +219,26 @@ static enum cg_leaf_test leaf_test(const struct femit *x,
 			    x->hi[k], pass);
 }
 
-/* R1 (R3) against v, unsigned, 64 bits */
-static void jump_val(struct cg *c, uint8_t op, uint64_t v, int to)
+/*
+ * R1 (a slot: a value of at most 32 bits, or its field's absent value)
+ * against v, unsigned.  Jump immediates are sign-extended: a v of 32 bits
+ * is compared in 32 bits where that is exact, else through R3.  A slot
+ * holds the absent value 2^32 only for a 4-byte field, and its low half
+ * is 0: below every v >= 1 in 32 bits.  So `< v` and `!= v` are exact
+ * in 32 bits always, and every compare is once absent cannot reach it
+ * (no_absent: the cell excludes it, or a `< v` with v >= 1 before it
+ * did).
+ */
+static void jump_val(struct cg *c, uint8_t op, uint64_t v, bool no_absent,
+		     int to)
 {
 	if (v <= 0x7fffffff) {
 		J(c, op, R1, (int32_t)v, to);
+		return;
+	}
+	if (v <= 0xffffffff &&
+	    (no_absent || op == BPF_JLT || op == BPF_JNE)) {
+		J32(c, op, R1, (int32_t)(uint32_t)v, to);
 		return;
 	}
 	E(c, I_MOV32_IMM(R3, (int32_t)(uint32_t)v));
@@ -232,21 +247,31 @@ static void jump_val(struct cg *c, uint8_t op, uint64_t v, int to)
 
 /* the field cache: slot k's value in pass (the cell is [lo, hi]) */
 static void emit_slot_test(struct cg *c, uint32_t k, uint64_t lo,
-			   uint64_t hi, const struct cg_leaf_ivs *pass,
-			   int fail)
+			   uint64_t hi, uint64_t max,
+			   const struct cg_leaf_ivs *pass, int fail)
 {
-	int ok = L(c);
+	bool no_absent = hi <= max;
 	uint32_t i;
+	int ok;
 
 	E(c, I_LDX(BPF_DW, R1, R_FP, FP_TREE_KEY(k)));
 	E(c, I_ALU64_IMM(BPF_OR, R1, 0));	/* see emit_node() */
+	if (pass->n == 1 && pass->lo[0] == pass->hi[0] &&
+	    pass->lo[0] > lo && pass->hi[0] < hi) {
+		/* one value, inside the cell: lo < v, so v >= 1 */
+		jump_val(c, BPF_JNE, pass->lo[0], no_absent, fail);
+		return;
+	}
+	ok = L(c);
 	for (i = 0; i < pass->n; i++) {
-		if (pass->lo[i] > lo)
-			jump_val(c, BPF_JLT, pass->lo[i], fail);
+		if (pass->lo[i] > lo) {
+			jump_val(c, BPF_JLT, pass->lo[i], no_absent, fail);
+			no_absent = true;	/* pass->lo[i] >= 1 */
+		}
 		if (i + 1 < pass->n)
-			jump_val(c, BPF_JLE, pass->hi[i], ok);
+			jump_val(c, BPF_JLE, pass->hi[i], no_absent, ok);
 		else if (pass->hi[i] < hi)
-			jump_val(c, BPF_JGT, pass->hi[i], fail);
+			jump_val(c, BPF_JGT, pass->hi[i], no_absent, fail);
 	}
 	BIND(c, ok);
 }
@@ -287,7 +312,10 @@ static void emit_cand_tests(struct femit *x, const struct imr_rule *r,
 			break;
 		case CG_LEAF_SLOT:
 			k = x->f->key_slot[pr->st[i].field];
-			emit_slot_test(c, k, x->lo[k], x->hi[k], &pass, fail);
+			emit_slot_test(c, k, x->lo[k], x->hi[k],
+				       pred_field_max(&x->pc->fields[
+						pr->st[i].field]),
+				       &pass, fail);
 			break;
 		default:
 			cg_emit_test(c, &r->stmts[i], fail);
@@ -356,12 +384,8 @@ static void emit_node(struct femit *x, uint32_t n)
 	 * other than add ends the link.
 	 */
 	E(c, I_ALU64_IMM(BPF_OR, R1, 0));
-	if (nd->split <= 0x7fffffff) {
-		J(c, BPF_JGT, R1, (int32_t)nd->split, right);
-	} else {
-		E(c, I_MOV32_IMM(R3, (int32_t)(uint32_t)nd->split));
-		JX(c, BPF_JGT, R1, R3, right);
-	}
+	jump_val(c, BPF_JGT, nd->split,
+		 hi <= pred_field_max(&x->pc->fields[nd->field]), right);
 	if (nd->split < x->hi[k])
 		x->hi[k] = nd->split;
 	emit_node(x, nd->left);
