@@ -11,6 +11,12 @@ struct bbuf_fixup {
 	int is_call;
 };
 
+struct bbuf_island {
+	size_t at;		/* its ja */
+	int self;		/* the label bound at it */
+	int to;			/* the label it jumps to */
+};
+
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
 	size_t ncap = *cap ? *cap : 64;
@@ -40,6 +46,8 @@ void bbuf_free(struct bbuf *b)
 	free(b->label_refs);
 	free(b->fix);
 	free(b->src);
+	free(b->gap);
+	free(b->isl);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -84,8 +92,14 @@ void bbuf_emit(struct bbuf *b, struct bpf_insn insn)
 		return;
 	b->src[b->len] = b->cur_src;
 	b->insn[b->len++] = insn;
-	if (insn.code == (BPF_JMP | BPF_EXIT) || insn.code == (BPF_JMP | BPF_JA))
+	if (insn.code == (BPF_JMP | BPF_EXIT) ||
+	    insn.code == (BPF_JMP | BPF_JA)) {
 		b->dead = true;
+		b->err = grow((void **)&b->gap, &b->gap_cap, b->ngap + 1,
+			      sizeof(*b->gap));
+		if (!b->err)
+			b->gap[b->ngap++] = b->len;
+	}
 }
 
 static void add_fixup(struct bbuf *b, int label, int is_call)
@@ -133,25 +147,139 @@ void bbuf_emit_ld_map_fd(struct bbuf *b, uint8_t dst, int fd)
 	bbuf_emit(b, BPF_I(0, 0, 0, 0, 0));
 }
 
+/* an island not in reach of its label is at least this much closer */
+#define ISLAND_STEP	1024
+
+static bool reach(long from, long to)
+{
+	long off = to - from - 1;
+
+	return off >= INT16_MIN && off <= INT16_MAX;
+}
+
+/* one instruction more at index q: everything from q on moves down */
+static int insert_at(struct bbuf *b, size_t q, struct bpf_insn insn)
+{
+	size_t i, cap = b->cap;
+
+	b->err = grow((void **)&b->insn, &b->cap, b->len + 1, sizeof(insn));
+	if (!b->err)
+		b->err = grow((void **)&b->src, &cap, b->len + 1,
+			      sizeof(*b->src));
+	if (b->err)
+		return b->err;
+	memmove(b->insn + q + 1, b->insn + q, (b->len - q) * sizeof(insn));
+	memmove(b->src + q + 1, b->src + q, (b->len - q) * sizeof(*b->src));
+	b->insn[q] = insn;
+	b->src[q] = 0;
+	b->len++;
+	for (i = 0; i < b->nlabels; i++)
+		if (b->label_pos[i] >= (long)q)
+			b->label_pos[i]++;
+	for (i = 0; i < b->nfix; i++)
+		if (b->fix[i].at >= q)
+			b->fix[i].at++;
+	for (i = 0; i < b->nisl; i++)
+		if (b->isl[i].at >= q)
+			b->isl[i].at++;
+	for (i = 0; i < b->ngap; i++)
+		if (b->gap[i] >= q)
+			b->gap[i]++;	/* still after the island's ja */
+	return 0;
+}
+
+/*
+ * Fixup k jumps out of reach: through an island for its label in reach,
+ * or a new one at the gap farthest towards the label.  Islands lie
+ * between the jump and its label: inside the jump's subprogram.
+ */
+static int relax_one(struct bbuf *b, size_t k)
+{
+	long at = (long)b->fix[k].at, to = b->label_pos[b->fix[k].label];
+	long best = -1, q;
+	size_t i, fk;
+	int self;
+
+	for (i = 0; i < b->nisl; i++) {
+		q = (long)b->isl[i].at;
+		if (b->isl[i].to == b->fix[k].label && reach(at, q) &&
+		    (to > at ? q > at && q <= to : q >= to && q < at)) {
+			b->fix[k].label = b->isl[i].self;
+			return 0;
+		}
+	}
+	for (i = 0; i < b->ngap; i++) {
+		q = (long)b->gap[i];
+		if (to > at ? q <= at || q > to : q < to || q > at)
+			continue;
+		if (!reach(at, q + (to > at ? 0 : -1)))
+			continue;
+		/* progress: in reach of the label, or well on the way */
+		if (!reach(q, to) && labs(to - q) + ISLAND_STEP > labs(to - at))
+			continue;
+		if (best < 0 || (to > at ? q > best : q < best))
+			best = q;
+	}
+	if (best < 0)
+		return -E2BIG;
+	if (insert_at(b, (size_t)best, BPF_I(BPF_JMP | BPF_JA, 0, 0, 0, 0)))
+		return b->err;
+	self = bbuf_label_new(b);
+	if (b->err)
+		return b->err;
+	b->label_pos[self] = (int)best;
+	b->err = grow((void **)&b->isl, &b->isl_cap, b->nisl + 1,
+		      sizeof(*b->isl));
+	if (!b->err)
+		b->err = grow((void **)&b->fix, &b->fix_cap, b->nfix + 1,
+			      sizeof(*b->fix));
+	if (b->err)
+		return b->err;
+	b->isl[b->nisl].at = (size_t)best;
+	b->isl[b->nisl].self = self;
+	b->isl[b->nisl++].to = b->fix[k].label;
+	fk = b->nfix++;
+	b->fix[fk].at = (size_t)best;
+	b->fix[fk].label = b->fix[k].label;
+	b->fix[fk].is_call = 0;
+	b->label_refs[self]++;
+	b->fix[k].label = self;
+	return 0;
+}
+
 int bbuf_finish(struct bbuf *b)
 {
+	bool again = true;
 	size_t i;
+	int err;
 
 	if (b->err)
 		return b->err;
+	while (again) {
+		again = false;
+		for (i = 0; i < b->nfix; i++) {
+			const struct bbuf_fixup *f = &b->fix[i];
+			long target = b->label_pos[f->label];
+
+			if (target < 0)
+				return -EINVAL;
+			if (f->is_call || reach((long)f->at, target))
+				continue;
+			err = relax_one(b, i);
+			if (err)
+				return err;
+			again = true;
+		}
+	}
 	for (i = 0; i < b->nfix; i++) {
 		const struct bbuf_fixup *f = &b->fix[i];
 		long target = b->label_pos[f->label];
 		long off = target - (long)f->at - 1;
 
-		if (target < 0)
-			return -EINVAL;
 		if (f->is_call) {
 			b->insn[f->at].imm = (int32_t)off;
 			continue;
 		}
-		if (off < INT16_MIN || off > INT16_MAX)
-			return -E2BIG;
 		b->insn[f->at].off = (int16_t)off;
 	}
 	return 0;

@@ -5,9 +5,11 @@
  * Jumps name a label; bbuf_finish() resolves every label to an
  * instruction index and patches the 16-bit offsets (jumps) and the
  * 32-bit immediates (BPF-to-BPF calls).  A jump whose distance does not
- * fit in 16 bits is an error (-E2BIG), never silently truncated: the code
- * generator keeps jumps local and puts large bodies into subprograms,
- * whose calls have a 32-bit reach.
+ * fit in 16 bits goes through islands: `ja` instructions placed where
+ * nothing falls through (after an exit or unconditional jump), each
+ * within reach of the last, shared by the jumps to the same label (branch
+ * relaxation; 32-bit `gotol` needs Linux 6.6).  Where no such place is in
+ * reach, bbuf_finish() fails with -E2BIG, never truncating an offset.
  *
  * The verifier rejects unreachable instructions, so the buffer drops
  * what it is given after an exit or unconditional jump until a label that
@@ -34,6 +36,10 @@ struct bbuf {
 	uint32_t *src;		/* per insn: caller-defined origin tag */
 	uint32_t cur_src;
 	bool dead;		/* after exit/ja: unreachable until a used label */
+	size_t *gap;		/* indexes after an exit/ja: island places */
+	size_t ngap, gap_cap;
+	struct bbuf_island *isl;	/* islands placed by bbuf_finish() */
+	size_t nisl, isl_cap;
 	unsigned int ncond;	/* conditional jumps emitted */
 	int err;		/* first allocation/emit error, sticky */
 };

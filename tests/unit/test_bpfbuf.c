@@ -217,6 +217,116 @@ UNIT_TEST(bpfbuf_backward_range)
 	bbuf_free(&b);
 }
 
+/*
+ * Where jumps go after finish(): follow ja islands from the jump at
+ * index i to the first instruction that is not an island; -1 if an
+ * offset leaves the program.  *hops: islands passed.
+ */
+static long land(const struct bbuf *b, long i, int *hops)
+{
+	long t = i + b->insn[i].off + 1;
+
+	*hops = 0;
+	while (t >= 0 && t < (long)b->len &&
+	       b->insn[t].code == (BPF_JMP | BPF_JA) && b->insn[t].off &&
+	       b->src[t] == 0) {
+		t = t + b->insn[t].off + 1;
+		++*hops;
+	}
+	return t >= 0 && t < (long)b->len ? t : -1;
+}
+
+/* islands only where nothing falls through: after an exit or a ja */
+static int islands_fenced(const struct bbuf *b)
+{
+	size_t i;
+
+	for (i = 1; i < b->len; i++)
+		if (b->src[i] == 0 && b->src[i - 1] != 0 &&
+		    b->insn[i - 1].code != (BPF_JMP | BPF_JA) &&
+		    b->insn[i - 1].code != (BPF_JMP | BPF_EXIT))
+			return 0;
+	return 1;
+}
+
+/* blocks of n nops, each ending in a ja to the next (a gap after it) */
+static void blocks(struct bbuf *b, int nblocks, int n)
+{
+	int i, l;
+
+	for (i = 0; i < nblocks; i++) {
+		nops(b, n);
+		l = bbuf_label_new(b);
+		bbuf_emit_jmp(b, BPF_JMP | BPF_JA, 0, 0, 0, l);
+		bbuf_label_bind(b, l);
+	}
+}
+
+/* a jump beyond 16 bits goes through islands placed in the gaps */
+UNIT_TEST(bpfbuf_far_forward_islands)
+{
+	struct bbuf b;
+	long target;
+	int l, hops;
+
+	bbuf_init(&b);
+	b.cur_src = 0xfeed;
+	l = bbuf_label_new(&b);
+	jeq(&b, 1, l);
+	jeq(&b, 2, l);			/* shares the first one's islands */
+	blocks(&b, 5, 20000);		/* 100,005 instructions */
+	bbuf_label_bind(&b, l);
+	bbuf_emit(&b, I_EXIT());
+	CHECK_EQ(bbuf_finish(&b), 0);
+	CHECK(islands_fenced(&b));
+	/* islands of src 0: not the buffer's own */
+	target = (long)b.len - 1;
+	CHECK_EQ(b.insn[target].code, BPF_JMP | BPF_EXIT);
+	CHECK_EQ(land(&b, 0, &hops), target);
+	CHECK(hops >= 3 && hops <= 5);
+	CHECK_EQ(land(&b, 1, &hops), target);
+	/* 2 jumps + 5 blocks + exit, and only the islands of one chain */
+	CHECK(b.len >= 100008 + 3 && b.len <= 100008 + 5);
+	bbuf_free(&b);
+}
+
+UNIT_TEST(bpfbuf_far_backward_islands)
+{
+	struct bbuf b;
+	int l, hops;
+
+	bbuf_init(&b);
+	b.cur_src = 0xfeed;
+	l = bbuf_label_new(&b);
+	bbuf_label_bind(&b, l);
+	NOP(&b, 7);
+	blocks(&b, 3, 20000);
+	jeq(&b, 0, l);
+	bbuf_emit(&b, I_EXIT());
+	CHECK_EQ(bbuf_finish(&b), 0);
+	CHECK(islands_fenced(&b));
+	CHECK_EQ(land(&b, (long)b.len - 2, &hops), 0);
+	CHECK(hops >= 1);
+	bbuf_free(&b);
+}
+
+/* no place for an island in reach: still an error, never truncated */
+UNIT_TEST(bpfbuf_far_no_gap)
+{
+	struct bbuf b;
+	int l;
+
+	bbuf_init(&b);
+	l = bbuf_label_new(&b);
+	jeq(&b, 1, l);
+	blocks(&b, 1, 40000);		/* the only gap is out of reach */
+	nops(&b, 10);
+	bbuf_label_bind(&b, l);
+	bbuf_emit(&b, I_EXIT());
+	CHECK_EQ(bbuf_finish(&b), -E2BIG);
+	bbuf_free(&b);
+}
+
 UNIT_TEST(bpfbuf_unbound_label)
 {
 	struct bbuf b;
