@@ -168,12 +168,17 @@ static void plan_cut(struct cg_plan *plan, size_t i, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* instructions of one forest at most: its jumps must reach (16 bits) */
-#define CG_FOREST_INSNS	30000
+/*
+ * instructions of one forest at most: far jumps go through islands
+ * (bbuf_finish()), so this bounds the verifier's work per forest (on a
+ * generated 10,000-rule ACL: 4 forests of 16 trees, where 30,000 made
+ * 16 forests of 61 trees, each walked per packet)
+ */
+#define CG_FOREST_INSNS	60000
 /* instructions of forests in one segment (the verifier's 1M budget) */
 #define CG_SEG_FOREST_INSNS	40000
 /* rules a forest starts with; halved until it fits */
-#define CG_FOREST_RULES	2048
+#define CG_FOREST_RULES	16384
 
 struct plan_state {
 	struct cg *c;
