@@ -41,6 +41,8 @@
 #define FP_TREE_KEY(k)	((int16_t)(-80 + 8 * (k)))
 #define FP_TREE_KEYS	7
 #define FP_TREE_BEST	(-20)
+/* pktinfo_forget() (pktinfo.c), in the prologue: the same u32 slot */
+#define FP_PKTINFO	FP_TREE_BEST
 
 #define SKB(f)		((int16_t)offsetof(struct __sk_buff, f))
 

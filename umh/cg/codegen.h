@@ -16,6 +16,9 @@
  *   fp-8   statistics map value pointer (test target)
  *   fp-80  set key buffer: u32 prefix length (LPM) then the key at fp-76
  *          (test target)
+ *   fp-20  u32, main frame: R9 on its way through the stack where the
+ *          header walk ends (pktinfo.c: the verifier forgets the walk's
+ *          constants); in tree runs the best rule so far (forest.c)
  *   fp-96  scratch for bpf_skb_load_bytes() on non-linear packets
  *   fp-96  kernel target, frames with services: the register file
  *          (struct nft_regs, NFTJ_REGS_SIZE bytes, up to fp-17) passed to

@@ -56,9 +56,10 @@ static void kernel_subprog_prologue(struct cg *c, const struct imr_chain *ch)
 		cg_zero_regs(c);
 }
 
-/* R3 is not used */
+/* R3 is not used; R7 and R8 again, as test.c's test_call_args() */
 static void kernel_call_args(struct cg *c)
 {
+	cg_skb_pkt_ptrs(c);
 	E(c, I_MOV64_IMM(R3, 0));
 }
 

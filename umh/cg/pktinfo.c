@@ -36,6 +36,29 @@ static void pktinfo_set(struct cg *c, int thoff_reg, int proto_reg,
 	JA(c, done);
 }
 
+/*
+ * Every path of the walk leaves its own constants in R9: the flags, and
+ * thoff and the protocol where they are known (40 for the first header,
+ * 40 + 8 after a fragment header, 59 for NEXTHDR_NONE, ...).  The rules'
+ * tests of the flags decide their branch on such constants, the
+ * verifier marks R9 precise, and the states where the walk ends never
+ * compare equal: every later branch, and every chain the program jumps
+ * to, was verified once per walk path (the verifier's complexity limit
+ * after a few rules).  R9 goes through the stack instead: a 32-bit store
+ * at an offset that is not a multiple of 8 is no register spill (6.1 to
+ * 6.18: check_stack_write_fixed_off(), the bytes are STACK_MISC), and
+ * reading it back gives a scalar of unknown value (0 stays 0: the
+ * unspec path's STACK_ZERO).  Nothing after relies on R9's bounds: the
+ * code masks what it takes from it (thoff with THOFF_MAX or 0xffff, the
+ * protocol with 0xff, a flag with its bit).  The slot is free here (the
+ * tree runs' FP_TREE_BEST).
+ */
+static void pktinfo_forget(struct cg *c)
+{
+	E(c, I_STX(BPF_W, R_FP, R_PKT, FP_PKTINFO));
+	E(c, I_LDX(BPF_W, R_PKT, R_FP, FP_PKTINFO));
+}
+
 /* jump to label if reg holds an extension header ipv6_find_hdr() walks */
 static void jump_if_ext(struct cg *c, int reg, int label)
 {
@@ -144,11 +167,15 @@ static void ipv6_ext_hdr(struct cg *c, const struct cg_hdr_ops *h,
 	E(c, I_ALU64_REG(BPF_ADD, off, R5));
 }
 
-/* IPv6; validate: __nft_set_pktinfo_ipv6_validate(), else the plain one */
+/*
+ * IPv6; validate: __nft_set_pktinfo_ipv6_validate(), else the plain one.
+ * The walk ends at set (pktinfo_forget(), then done), or where the
+ * target marks an inet chain's IPv6 packet (h->inet_v6) after it.
+ */
 static void pktinfo_ipv6(struct cg *c, const struct cg_hdr_ops *h,
-			 bool validate, int unspec, int done)
+			 bool validate, int unspec, int set, int done)
 {
-	int walked = validate && h->inet_v6 ? L(c) : done, found = L(c), i;
+	int walked = validate && h->inet_v6 ? L(c) : set, found = L(c), i;
 
 	h->window(c, 40, validate ? unspec : c->resume0);
 	if (validate) {
@@ -168,23 +195,24 @@ static void pktinfo_ipv6(struct cg *c, const struct cg_hdr_ops *h,
 	JA(c, c->resume0);	/* more headers than unrolled: interpreter */
 	BIND(c, found);
 	pktinfo_set(c, h->off_reg, h->nh_reg, NFTJ_PKTINFO_L4, walked);
-	if (walked == done)
+	if (walked == set)
 		return;
 	BIND(c, walked);
+	pktinfo_forget(c);
 	h->inet_v6(c);
 	JA(c, done);
 }
 
 void cg_pktinfo(struct cg *c, const struct cg_hdr_ops *h)
 {
-	int unspec = L(c), done = L(c), v6 = L(c);
+	int unspec = L(c), set = L(c), done = L(c), v6 = L(c);
 
 	switch (c->p->family) {
 	case NFPROTO_IPV4:
-		pktinfo_ipv4(c, h, false, unspec, done);
+		pktinfo_ipv4(c, h, false, unspec, set);
 		break;
 	case NFPROTO_IPV6:
-		pktinfo_ipv6(c, h, false, unspec, done);
+		pktinfo_ipv6(c, h, false, unspec, set, done);
 		break;
 	default:
 		/* inet: the hook's family says which */
@@ -192,12 +220,14 @@ void cg_pktinfo(struct cg *c, const struct cg_hdr_ops *h)
 		J(c, BPF_JEQ, R1, NFPROTO_IPV6, v6);
 		J(c, BPF_JNE, R1, NFPROTO_IPV4,
 		  h->other_unhandled ? c->resume0 : unspec);
-		pktinfo_ipv4(c, h, true, unspec, done);
+		pktinfo_ipv4(c, h, true, unspec, set);
 		BIND(c, v6);
-		pktinfo_ipv6(c, h, true, unspec, done);
+		pktinfo_ipv6(c, h, true, unspec, set, done);
 		break;
 	}
 	BIND(c, unspec);
 	E(c, I_MOV64_IMM(R_PKT, 0));
+	BIND(c, set);
+	pktinfo_forget(c);
 	BIND(c, done);
 }
