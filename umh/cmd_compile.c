@@ -28,6 +28,7 @@ struct compile_opts {
 	bool json, disasm, no_load, predicates;
 	unsigned int no_opt;	/* optimizer passes off: --no-opt */
 	unsigned int dump_imr;	/* 1u << NFTJ_STAGE_*: --dump-imr */
+	size_t fault_forest_insns;	/* testing: NFTJ_FAULT_FOREST_INSNS */
 	int failed;		/* chains whose program was rejected */
 	int matched;
 	char kernel_missing[256];	/* services but no kfunc: why */
@@ -79,7 +80,11 @@ static const char usage[] =
 "\n"
 "Exit status: 0 ok, 1 failure (a program the verifier rejected, a kernel\n"
 "target program with services where the kernel part is not loaded, or no\n"
-"such table or chain), 2 usage.\n";
+"such table or chain), 2 usage.\n"
+"\n"
+"Testing only: NFTJ_FAULT_FOREST_INSNS=N makes the verifier refuse as too\n"
+"complex every program with a decision-tree forest of more than N\n"
+"instructions; such a program is planned again with smaller forests.\n";
 
 static json_t *services_json(const struct nftj_prog *jp)
 {
@@ -163,7 +168,8 @@ static json_t *chain_report(struct compile_opts *o,
 			.flags = o->no_load ? NFTJ_F_NO_LOAD : 0,
 			.no_opt = o->no_opt,
 			.imr_stages = o->dump_imr, .imr_cb = imr_dump,
-			.imr_ctx = imr);
+			.imr_ctx = imr,
+			.fault_forest_insns = o->fault_forest_insns);
 	struct nftj_prog jp;
 	int err;
 
@@ -209,8 +215,9 @@ static json_t *chain_report(struct compile_opts *o,
 	json_object_set_new(r, "first_interpreted", first);
 	if (jp.prog_fd >= 0) {
 		json_object_set_new(r, "program", json_pack(
-			"{s:s, s:i, s:i}", "name", jp.name, "id", jp.prog_id,
-			"jited_bytes", jp.jited_len));
+			"{s:s, s:i, s:i, s:I}", "name", jp.name, "id",
+			jp.prog_id, "jited_bytes", jp.jited_len,
+			"verified_insns", (json_int_t)jp.verified_insns));
 		json_object_set_new(r, "verifier", json_string("ok"));
 	} else if (jp.log) {
 		json_object_set_new(r, "verifier", json_string("rejected"));
@@ -324,12 +331,16 @@ static void print_text(json_t *r)
 		       json_integer_value(json_object_get(first, "index")),
 		       json_string_value(json_object_get(first, "reason")));
 	if (json_is_object(prog))
-		printf("  program %s id %lld: %lld insns, %lld bytes jited, verifier ok\n",
+		printf("  program %s id %lld: %lld insns, %lld bytes jited, verifier ok (%lld insns processed, %.1f s)\n",
 		       json_string_value(json_object_get(prog, "name")),
 		       json_integer_value(json_object_get(prog, "id")),
 		       json_integer_value(json_object_get(r, "insns")),
 		       json_integer_value(json_object_get(prog,
-							  "jited_bytes")));
+							  "jited_bytes")),
+		       json_integer_value(json_object_get(prog,
+							  "verified_insns")),
+		       json_number_value(json_object_get(r, "load_ms")) /
+		       1000);
 	if (json_array_size(json_object_get(r, "services")))
 		printf("  services: %zu (kfunc %s)\n",
 		       json_array_size(json_object_get(r, "services")),
@@ -432,7 +443,9 @@ int cmd_compile(int argc, char **argv, const char *netns)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct compile_opts o = { .target = NFTJ_TARGET_TEST };
+	const char *fault = getenv("NFTJ_FAULT_FOREST_INSNS");
+	struct compile_opts o = { .target = NFTJ_TARGET_TEST,
+		.fault_forest_insns = fault ? strtoul(fault, NULL, 10) : 0 };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "t:c:jdn:h", lo, NULL)) != -1) {

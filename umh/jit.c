@@ -134,6 +134,23 @@ static struct bpf_insn *fault_insns(const struct bbuf *b, size_t *len)
 	return p;
 }
 
+/*
+ * Testing only (nftj_build_opts.fault_forest_insns): a program the
+ * verifier walks until its complexity limit, a bounded loop of 2^31
+ * turns, for a segment with a longer forest; it is refused with E2BIG
+ * as a forest too complex to verify would be.
+ */
+#define TOO_COMPLEX_LEN	4
+
+static void too_complex(struct bpf_insn *p)
+{
+	p[0] = I_MOV64_IMM(BPF_REG_0, 0);
+	p[1] = I_ALU64_IMM(BPF_ADD, BPF_REG_0, 1);
+	p[2] = BPF_I(BPF_JMP | BPF_JLT | BPF_K, BPF_REG_0, 0, -2,
+		     0x7fffffff);
+	p[3] = I_EXIT();
+}
+
 static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 {
 	const struct cg_target *t = cg_target_get(jp->target);
@@ -144,7 +161,7 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 	struct bpf_prog_info info = {};
 	uint32_t ilen = sizeof(info);
 	const struct bpf_insn *insn = sg->buf.insn;
-	struct bpf_insn *fault = NULL;
+	struct bpf_insn *fault = NULL, bomb[TOO_COMPLEX_LEN];
 	size_t len = sg->buf.len;
 	int fd, err;
 
@@ -156,7 +173,19 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 			return -ENOMEM;
 		insn = fault;
 	}
+	if (jp->fault_forest_insns &&
+	    cg_plan_seg_forest_insns(&jp->plan, (size_t)(sg - jp->seg)) >
+	    jp->fault_forest_insns) {
+		too_complex(bomb);
+		insn = bomb;
+		len = TOO_COMPLEX_LEN;
+	}
 	fd = bpf_prog_load(type, jp->name, "GPL", insn, len, &o);
+	if (fd >= 0 && insn == bomb) {
+		close(fd);		/* a verifier with a higher limit */
+		fd = -1;
+		errno = E2BIG;
+	}
 	if (fd < 0 && errno == E2BIG && !fault) {
 		/*
 		 * Too many instructions, or too complex to verify: the
@@ -189,6 +218,7 @@ static int load(struct nftj_prog *jp, struct nftj_seg *sg)
 	if (!bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
 		sg->id = info.id;
 		sg->jited_len = info.jited_prog_len;
+		sg->verified_insns = info.verified_insns;
 	}
 	return 0;
 }
@@ -267,6 +297,7 @@ static int load_all(struct nftj_prog *jp)
 		if (err)
 			return err;
 		jp->jited_len += jp->seg[i].jited_len;
+		jp->verified_insns += jp->seg[i].verified_insns;
 		k = (uint32_t)i;
 		if (jp->plan.nseg > 1 &&
 		    bpf_map_update_elem(jp->maps.prog_array_fd, &k,
@@ -317,6 +348,7 @@ struct pipe {
 	const struct cg_target *t;
 	struct cg_opts cgo;
 	unsigned int no_opt;		/* OPT_* passes switched off */
+	size_t fault_forest_insns;	/* testing: nftj_build_opts */
 	struct imr_ids ids;		/* after the builder: ids stay */
 	double t0;
 	/*
@@ -425,6 +457,7 @@ static int stage_load(struct pipe *x)
 
 	jp->no_load = x->flags & NFTJ_F_NO_LOAD;
 	jp->fault_verifier = x->flags & NFTJ_F_FAULT_VERIFIER;
+	jp->fault_forest_insns = x->fault_forest_insns;
 	if (jp->no_load)
 		return 0;
 	if (jp->nsvc) {
@@ -537,6 +570,32 @@ static long verifier_limit(const struct nftj_prog *jp, int err)
 	return i > 0 ? (long)first : -1;
 }
 
+/*
+ * The verifier refused a segment that holds a forest as too complex:
+ * the next try plans forests at most half as long as its largest (more
+ * of them, each walked by a packet),
+ * before verifier_limit() gives rules up.  False when they are as small
+ * as they go.
+ */
+static bool forest_shrink(const struct nftj_prog *jp, struct cg_opts *cgo,
+			  int err)
+{
+	size_t i, largest;
+
+	if (err != -E2BIG || !jp->log || !strstr(jp->log, "too large") ||
+	    jp->fault_verifier)
+		return false;
+	for (i = 0; i < jp->nseg && jp->seg[i].fd >= 0; i++)
+		;			/* the segment refused */
+	if (i == jp->nseg)
+		return false;
+	largest = cg_plan_seg_forest_insns(&jp->plan, i);
+	if (largest / 2 < CG_FOREST_INSNS_MIN)
+		return false;
+	cgo->forest_insns = largest / 2;
+	return true;
+}
+
 /* one run of the pipeline, from build to load (or the IMR's last stage) */
 static int pipe_run(struct pipe *x, const struct nftj_build_opts *opts)
 {
@@ -582,10 +641,11 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		.jp = jp, .rs = rs, .family = family, .table = table,
 		.chain = chain, .flags = OPT(opts, flags, 0),
 		.kf = OPT(opts, kfunc, NULL), .no_opt = OPT(opts, no_opt, 0),
+		.fault_forest_insns = OPT(opts, fault_forest_insns, 0),
 		.t0 = now_ms(), .limit = -1,
 	};
 	unsigned int tries;
-	size_t refused;
+	size_t refused, forest_insns;
 	long limit;
 	int err;
 
@@ -593,6 +653,15 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		err = prog_try(jp, &x, opts);
 		if (!err || tries == NFTJ_VERIFIER_RETRIES)
 			return err;
+		forest_insns = x.cgo.forest_insns;
+		if (forest_shrink(jp, &x.cgo, err)) {
+			forest_insns = x.cgo.forest_insns;
+			nftj_prog_free(jp);
+			memset(&x.cgo, 0, sizeof(x.cgo));
+			x.cgo.forest_insns = forest_insns;
+			x.t0 = now_ms();
+			continue;
+		}
 		limit = verifier_limit(jp, err);
 		if (limit < 0)
 			return err;
@@ -609,6 +678,7 @@ int nftj_prog_build(struct nftj_prog *jp, const struct nftj_ruleset *rs,
 		x.limit = limit;
 		nftj_prog_free(jp);
 		memset(&x.cgo, 0, sizeof(x.cgo));
+		x.cgo.forest_insns = forest_insns;
 		x.t0 = now_ms();
 	}
 }

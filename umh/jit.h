@@ -39,6 +39,7 @@ struct nftj_seg {
 	int fd;
 	uint32_t id;
 	uint32_t jited_len;
+	uint32_t verified_insns;	/* the verifier's work (Linux >= 5.16) */
 };
 
 struct nftj_prog {
@@ -52,6 +53,7 @@ struct nftj_prog {
 	uint32_t prog_id;
 	uint32_t jited_len;		/* all segments */
 	size_t insns;			/* all segments */
+	uint64_t verified_insns;	/* all segments; 0: not reported */
 	char name[16];		/* BPF_OBJ_NAME_LEN: "<table>.<chain>" */
 	char why[256];		/* why the chain is not compiled at all */
 	char *log;		/* owned: verifier log when it rejected the
@@ -64,6 +66,7 @@ struct nftj_prog {
 	struct opt_report opt;		/* what the optimizer did */
 	bool no_load;			/* NFTJ_F_NO_LOAD: emitted only */
 	bool fault_verifier;		/* NFTJ_F_FAULT_VERIFIER (testing) */
+	size_t fault_forest_insns;	/* testing: nftj_build_opts */
 };
 
 #define NFTJ_F_SLOW_LOADS	0x1	/* testing: all reads by helper */
@@ -124,6 +127,12 @@ struct nftj_build_opts {
 	void (*imr_cb)(enum nftj_stage st, const struct imr_prog *p,
 		       void *ctx);
 	void *imr_ctx;
+	/*
+	 * Testing only: the verifier is made to refuse as too complex every
+	 * segment with a forest longer than this (0: never), as it would a
+	 * forest beyond its limit (`compile`: NFTJ_FAULT_FOREST_INSNS).
+	 */
+	size_t fault_forest_insns;
 	size_t :0;
 };
 

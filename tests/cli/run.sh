@@ -172,6 +172,24 @@ json "compile: a program too complex to verify is cut, the reason shown" \
 	'd["compile"][0]["status"] == "partial" and 0 < d["compile"][0]["compiled"] < d["compile"][0]["rules"] and "the verifier\x27s complexity limit" in d["compile"][0]["first_interpreted"]["reason"] and d["compile"][0]["verifier"] == "ok"' \
 	-- "$JIT" -n "$NS" compile -j -t t
 ip netns exec "$NS" nft delete table ip t
+# a forest the verifier finds too complex: planned again with smaller
+# forests, every rule still compiled (the refusal is made for the test by
+# NFTJ_FAULT_FOREST_INSNS: a real one takes a minute of verifier time)
+python3 -c '
+import sys
+sys.path.insert(0, "tools/bench")
+import acl
+print("table ip t { chain c { type filter hook output priority 0;")
+for r in acl.generate(1000, 1):
+    print(r.nft())
+print("}\n}")' | ip netns exec "$NS" nft -f -
+json "compile: a 1,000-rule ACL is one forest in one program" \
+	'd["compile"][0]["status"] == "jit" and d["compile"][0]["programs"] == 1 and [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0]["forests"] == 1 and d["compile"][0]["verifier"] == "ok"' \
+	-- "$JIT" -n "$NS" compile -j -t t
+json "compile: a forest too complex to verify is split, no rule given up" \
+	'd["compile"][0]["status"] == "jit" and d["compile"][0]["compiled"] == d["compile"][0]["rules"] == 1000 and [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0]["forests"] >= 2 and d["compile"][0]["verifier"] == "ok" and d["compile"][0]["program"]["verified_insns"] > 0' \
+	-- env NFTJ_FAULT_FOREST_INSNS=12000 "$JIT" -n "$NS" compile -j -t t
+ip netns exec "$NS" nft delete table ip t
 
 pcap=$(mktemp)
 printf 'not a pcap' >"$pcap"

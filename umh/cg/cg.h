@@ -193,6 +193,7 @@ struct cg_forest {
 	uint32_t nkeys;
 	unsigned int cost;		/* planning: branches of its longest
 					 * path */
+	size_t insns;			/* planning: its code's length */
 };
 
 /* -E2BIG when it needs more than FP_TREE_KEYS key fields */

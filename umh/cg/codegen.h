@@ -101,7 +101,20 @@ struct cg_opts {
 					 * per-process cache (link target):
 					 * kfuncs, struct offsets of the
 					 * running kernel */
+	size_t forest_insns;	/* instructions of forests in one program
+				 * at most; 0: CG_FOREST_INSNS */
 };
+
+/*
+ * The default: on a generated 10,000-rule ACL one forest of 4 trees in
+ * one program, 190,000 instructions that the verifier walks in about
+ * 480,000 of its 1,000,000.  A segment the verifier refuses as too
+ * complex is planned again with forests half as long as its largest
+ * (nftj_prog_build()), down to CG_FOREST_INSNS_MIN, before any rule is
+ * given up.
+ */
+#define CG_FOREST_INSNS		250000
+#define CG_FOREST_INSNS_MIN	4000
 
 /* the BPF maps the code refers to; -1 (set_fd NULL) for none */
 struct cg_maps {
@@ -160,6 +173,8 @@ struct cg_plan {
 int cg_plan(const struct imr_prog *p, enum nftj_target target,
 	    const struct cg_opts *opts, struct cg_plan *plan);
 void cg_plan_free(struct cg_plan *plan);
+/* instructions of the largest forest segment seg holds, 0: none */
+size_t cg_plan_seg_forest_insns(const struct cg_plan *plan, size_t seg);
 
 /*
  * Emit segment seg of an IMR cut where plan says.  The buffer's

@@ -168,15 +168,6 @@ static void plan_cut(struct cg_plan *plan, size_t i, const char *fmt, ...)
 	va_end(ap);
 }
 
-/*
- * instructions of one forest at most: far jumps go through islands
- * (bbuf_finish()), so this bounds the verifier's work per forest (on a
- * generated 10,000-rule ACL: 4 forests of 16 trees, where 30,000 made
- * 16 forests of 61 trees, each walked per packet)
- */
-#define CG_FOREST_INSNS	60000
-/* instructions of forests in one segment (the verifier's 1M budget) */
-#define CG_SEG_FOREST_INSNS	40000
 /* rules a forest starts with; halved until it fits */
 #define CG_FOREST_RULES	16384
 
@@ -251,6 +242,28 @@ static int plan_rule(struct plan_state *s, const struct imr_rule *r,
 	return 0;
 }
 
+size_t cg_plan_seg_forest_insns(const struct cg_plan *plan, size_t seg)
+{
+	size_t k, n = 0;
+
+	if (seg >= plan->nseg)
+		return 0;
+	for (k = 0; k < plan->nforests; k++)
+		if (plan->forests[k].from >= plan->first[seg] &&
+		    (seg + 1 == plan->nseg ||
+		     plan->forests[k].from < plan->first[seg + 1]) &&
+		    plan->forests[k].insns > n)
+			n = plan->forests[k].insns;
+	return n;
+}
+
+/* instructions of forests in one program (codegen.h) */
+static size_t forest_budget(const struct cg *c)
+{
+	return c->opts && c->opts->forest_insns ? c->opts->forest_insns :
+	       CG_FOREST_INSNS;
+}
+
 /* the forest of rules [from, to) if it fits one: 0, -E2BIG, -errno */
 static int plan_forest(struct plan_state *s, uint32_t from, uint32_t to,
 		       struct cg_forest *f, size_t *insns)
@@ -267,9 +280,10 @@ static int plan_forest(struct plan_state *s, uint32_t from, uint32_t to,
 	cg_emit_forest(c, s->plan->pc, f);
 	err = bbuf_finish(&scratch);
 	*insns = scratch.len;
+	f->insns = scratch.len;
 	c->b = saved;
 	bbuf_free(&scratch);
-	if (!err && *insns > CG_FOREST_INSNS)
+	if (!err && *insns > forest_budget(c))
 		err = -E2BIG;
 	if (err)
 		cg_forest_free(f);
@@ -327,7 +341,7 @@ static int plan_run(struct plan_state *s, const struct imr_run *ru,
 		if (err)
 			return err;
 		if (s->used + f.cost > CG_SEG_BUDGET ||
-		    s->used_insns + insns > CG_SEG_FOREST_INSNS) {
+		    s->used_insns + insns > forest_budget(s->c)) {
 			if (!plan_new_seg(s, i)) {
 				cg_forest_free(&f);
 				return 1;
