@@ -58,6 +58,8 @@ enum nftj_target {
 #define CG_T_WHOLE_CHAIN	0x08	/* cannot leave rules to the
 					 * interpreter: all or nothing */
 #define CG_T_LINK_BTF		0x10	/* needs linkbtf_get() */
+#define CG_T_DECIDER		0x20	/* the program reports the deciding
+					 * rule (ops->decided emits code) */
 
 struct cg_target_ops;
 
