@@ -301,9 +301,19 @@ static uint64_t be_num(const uint8_t *v, int len)
 
 static void mask_len(struct cg *c, int reg, int len, int vlen);
 
+/*
+ * The first len bytes of reg (memory order) as a big-endian number.  A
+ * byte is itself; be16 and be32 keep only the bytes they swap.
+ */
 static void to_be_num(struct cg *c, int reg, int len, int vlen)
 {
+	if (len == 2 || len == 4) {
+		E(c, I_BSWAP(reg, 8 * len));
+		return;
+	}
 	mask_len(c, reg, len, vlen);	/* drop bytes beyond the compared */
+	if (len == 1)
+		return;
 	E(c, I_BSWAP(reg, 64));
 	if (len < 8)
 		E(c, I_ALU64_IMM(BPF_RSH, reg, 64 - 8 * len));
