@@ -424,10 +424,19 @@ static void emit_leaf(struct femit *x, const struct tree_node *nd)
 	struct cg *c = x->c;
 	const struct imr_chain *ch = &c->p->chains[0];
 	const struct imr_rule *r;
-	uint32_t i, idx;
+	uint32_t i, idx, last = UINT32_MAX;
 	bool all;
 	int fail;
 
+	/* the last candidate emitted: its failing tests go to the next tree */
+	for (i = 0; i < nd->n; i++) {
+		idx = x->t->cand[nd->first + i];
+		if (!cand_scan(x, &ch->rules[idx], &x->pc->rules[idx], &all))
+			continue;
+		last = i;
+		if (all)
+			break;
+	}
 	x->regs_ok = true;
 	for (i = 0; i < nd->n; i++) {
 		idx = x->t->cand[nd->first + i];
@@ -439,7 +448,7 @@ static void emit_leaf(struct femit *x, const struct tree_node *nd)
 			E(c, I_LDX(BPF_W, R1, R_FP, FP_TREE_BEST));
 			J(c, BPF_JLE, R1, (int32_t)BEST(idx) + 1, x->next);
 		}
-		fail = L(c);
+		fail = i == last ? x->next : L(c);
 		emit_cand_tests(x, r, &x->pc->rules[idx], fail);
 		if (!x->multi || x->last) {
 			rule_verdict(c, r);
@@ -450,7 +459,8 @@ static void emit_leaf(struct femit *x, const struct tree_node *nd)
 				   IMR_V_DROP)));
 			JA(c, x->next);
 		}
-		BIND(c, fail);
+		if (fail != x->next)
+			BIND(c, fail);
 		c->b->cur_src = 0;
 		if (all)	/* it matches the whole cell: nothing after */
 			return;
