@@ -1138,8 +1138,8 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 		return 0;
 	}
 	if (!set_map_room(c->p, set)) {
-		imr_unsupported(c->rule, "more than %d set maps (sets of "
-				"distinct key layouts) in one program",
+		imr_unsupported(c->rule, "sets of more than %d key layouts "
+				"in one program (a BPF map each)",
 				SET_MAPS_MAX);
 		return 0;
 	}
