@@ -14,8 +14,9 @@
  *   memory order) and R2 (bytes 8..15).
  * Stack of every frame (CG_FRAME bytes):
  *   fp-8   statistics map value pointer (test target)
- *   fp-80  set key buffer: u32 prefix length (LPM) then the key at fp-76
- *          (test target)
+ *   fp-84  set lookups (test and link targets): u32 LPM prefix length,
+ *          written after the key is built (it is in the scratch), then
+ *          the set's u32 tag at fp-80 and the key at fp-76 (setmap.h)
  *   fp-20  u32, main frame: R9 on its way through the stack where the
  *          header walk ends (pktinfo.c: the verifier forgets the walk's
  *          constants); in tree runs the best rule so far (forest.c)
@@ -123,7 +124,8 @@ struct cg_maps {
 	int prog_array_fd;	/* segments of a long base chain */
 	int stats_fd;		/* test target: counters and decision */
 	int meta_fd;		/* test target: struct nftj_test_meta */
-	int *set_fd;		/* owned array: per IMR set */
+	int *set_fd;		/* owned array: per set map
+				 * (imr_set.map, setmap.h) */
 };
 
 /*

@@ -507,21 +507,28 @@ static int catchall_elem(const struct nftj_set *set)
 	return -1;
 }
 
-/* look the key up; R0 = element value or NULL */
+/*
+ * look the key up; R0 = element value or NULL.  The set's map is shared
+ * with the sets of its layout: the key is prefixed by the set's tag
+ * (setmap.h), which is written after build_key() as its loads may use
+ * the scratch around FP_KEYLEN.
+ */
 static void emit_set_lookup(struct cg *c, const struct imr_stmt *s, int fail)
 {
-	const struct nftj_set *set = c->p->sets[s->set].nset;
-	bool lpm = set->flags & NFT_SET_INTERVAL;
+	const struct imr_set *is = &c->p->sets[s->set];
+	bool lpm = is->nset->flags & NFT_SET_INTERVAL;
 
 	build_key(c, s->expr, fail);
+	E(c, I_ST(BPF_W, R_FP, FP_KEY, (int32_t)is->tag));
 	bbuf_emit_ld_map_fd(c->b, R1, c->maps->set_fd ?
-			    c->maps->set_fd[s->set] : -1);
+			    c->maps->set_fd[is->map] : -1);
 	E(c, I_MOV64_REG(R2, R_FP));
 	if (lpm) {
-		E(c, I_ST(BPF_W, R_FP, FP_KEY, (int32_t)(set->key_len * 8)));
-		E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEY));
+		E(c, I_ST(BPF_W, R_FP, FP_KEYLEN,
+			  (int32_t)(32 + is->nset->key_len * 8)));
+		E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEYLEN));
 	} else {
-		E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEYDATA));
+		E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEY));
 	}
 	E(c, I_CALL(BPF_FUNC_map_lookup_elem));
 }
