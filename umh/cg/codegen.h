@@ -161,6 +161,17 @@ struct cg_plan {
 	struct cg_forest *forests;
 	size_t nforests;
 	struct pred_chain *pc;
+	/*
+	 * The tree runs of regular chains as forests (forests_chain[k]: the
+	 * chain of cforests[k]), with the predicates of each such chain
+	 * (cpc[chain], NULL where none; ncpc entries): planned once, the
+	 * same code wherever the chain's function is emitted.
+	 */
+	struct cg_forest *cforests;
+	size_t *forests_chain;
+	size_t ncforests;
+	struct pred_chain **cpc;
+	size_t ncpc;
 	uint32_t tree_rules;	/* rules in forests */
 	uint32_t trees;		/* trees in them, */
 	uint32_t tree_depth;	/*   the deepest leaf, */
@@ -177,6 +188,9 @@ struct cg_plan {
 int cg_plan(const struct imr_prog *p, enum nftj_target target,
 	    const struct cg_opts *opts, struct cg_plan *plan);
 void cg_plan_free(struct cg_plan *plan);
+/* the forest of regular chain `chain` that starts at `rule`, or NULL */
+const struct cg_forest *cg_plan_chain_forest(const struct cg_plan *plan,
+					     size_t chain, size_t rule);
 /* instructions of the largest forest segment seg holds, 0: none */
 size_t cg_plan_seg_forest_insns(const struct cg_plan *plan, size_t seg);
 

@@ -854,8 +854,17 @@ static void emit_subprog(struct cg *c, int chain)
 	E(c, I_MOV64_REG(R_CTX, R1));
 	E(c, I_MOV64_REG(R_PKT, R2));
 	c->t->ops->subprog_prologue(c, ch);
-	for (i = 0; i < ch->nrules; i++)
+	for (i = 0; i < ch->nrules; i++) {
+		const struct cg_forest *f = c->plan ?
+			cg_plan_chain_forest(c->plan, (size_t)chain, i) : NULL;
+
+		if (f) {
+			cg_emit_forest(c, c->plan->cpc[chain], f);
+			i = f->to - 1;
+			continue;
+		}
 		cg_emit_rule(c, &ch->rules[i]);
+	}
 	emit_chain_return(c);
 }
 

@@ -422,7 +422,7 @@ static void emit_cand_tests(struct femit *x, const struct imr_rule *r,
 static void emit_leaf(struct femit *x, const struct tree_node *nd)
 {
 	struct cg *c = x->c;
-	const struct imr_chain *ch = &c->p->chains[0];
+	const struct imr_chain *ch = &c->p->chains[x->pc->chain];
 	const struct imr_rule *r;
 	uint32_t i, idx, last = UINT32_MAX;
 	bool all;
@@ -505,7 +505,7 @@ static void emit_node(struct femit *x, uint32_t n)
  */
 static void tree_regs(struct femit *x)
 {
-	const struct imr_chain *ch = &x->c->p->chains[0];
+	const struct imr_chain *ch = &x->c->p->chains[x->pc->chain];
 	uint32_t uses[FP_TREE_KEYS] = { 0 }, i, j, k, best, n = 0;
 	const struct tree *t = x->t;
 
@@ -547,10 +547,10 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* R1 = best (index + 1), one of idx[0 .. n): its verdict */
-static void dispatch(struct cg *c, const uint32_t *idx, size_t n)
+/* R1 = best (index + 1), one of idx[0 .. n) of chain ch: its verdict */
+static void dispatch(struct cg *c, const struct imr_chain *ch,
+		     const uint32_t *idx, size_t n)
 {
-	const struct imr_chain *ch = &c->p->chains[0];
 	size_t i, m;
 	int skip;
 
@@ -567,9 +567,9 @@ static void dispatch(struct cg *c, const uint32_t *idx, size_t n)
 	m = n / 2;
 	skip = L(c);
 	J(c, BPF_JGT, R1, (int32_t)(idx[m - 1] + 1), skip);
-	dispatch(c, idx, m);
+	dispatch(c, ch, idx, m);
 	BIND(c, skip);
-	dispatch(c, idx + m, n - m);
+	dispatch(c, ch, idx + m, n - m);
 }
 
 void cg_emit_forest(struct cg *c, const struct pred_chain *pc,
@@ -620,7 +620,7 @@ void cg_emit_forest(struct cg *c, const struct pred_chain *pc,
 		J(c, BPF_JEQ, R1, BEST_NONE, end);
 		if (n && (c->t->flags & CG_T_DECIDER)) {
 			E(c, I_ALU32_IMM(BPF_RSH, R1, 1));
-			dispatch(c, idx, n);
+			dispatch(c, &c->p->chains[pc->chain], idx, n);
 		} else if (n) {
 			/* no deciding rule to report: the verdict bit */
 			disp = L(c);
