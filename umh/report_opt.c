@@ -15,12 +15,13 @@
 
 /*
  * What the tree pass's runs became in the code generator (cg_plan()):
- * forests, their trees, the deepest leaf, the leaves and the most
+ * forests (of the base chain and of regular chains), their trees, the deepest leaf, the leaves and the most
  * candidate rules a leaf holds.
  */
 static void tree_stats(const struct cg_plan *plan, json_t *o)
 {
-	json_object_set_new(o, "forests", json_integer(plan->nforests));
+	json_object_set_new(o, "forests",
+			    json_integer(plan->nforests + plan->ncforests));
 	json_object_set_new(o, "tree_rules", json_integer(plan->tree_rules));
 	json_object_set_new(o, "trees", json_integer(plan->trees));
 	json_object_set_new(o, "depth", json_integer(plan->tree_depth));

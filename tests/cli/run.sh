@@ -194,6 +194,23 @@ json "compile: a forest too complex to verify is split, no rule given up" \
 	'd["compile"][0]["status"] == "jit" and d["compile"][0]["compiled"] == d["compile"][0]["rules"] == 1000 and [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0]["forests"] >= 2 and d["compile"][0]["verifier"] == "ok" and d["compile"][0]["program"]["verified_insns"] > 0' \
 	-- env NFTJ_FAULT_FOREST_INSNS=12000 "$JIT" -n "$NS" compile -j -t t
 ip netns exec "$NS" nft delete table ip t
+# the same ACL behind a jump: a regular chain's forests, and their retry
+python3 -c '
+import sys
+sys.path.insert(0, "tools/bench")
+import acl
+print("table ip t { chain acl {")
+for r in acl.generate(1000, 1):
+    print(r.nft())
+print("}\nchain c { type filter hook output priority 0; jump acl; }\n}")' |
+	ip netns exec "$NS" nft -f -
+json "compile: a 1,000-rule ACL in a regular chain is one forest" \
+	'd["compile"][0]["status"] == "jit" and d["compile"][0]["compiled"] == 1 and [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0]["forests"] == 1 and d["compile"][0]["verifier"] == "ok"' \
+	-- "$JIT" -n "$NS" compile -j -t t --target link
+json "compile: a regular chain's forest too complex to verify is split" \
+	'd["compile"][0]["status"] == "jit" and d["compile"][0]["compiled"] == 1 and [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0]["forests"] >= 2 and d["compile"][0]["verifier"] == "ok"' \
+	-- env NFTJ_FAULT_FOREST_INSNS=8000 "$JIT" -n "$NS" compile -j -t t --target link
+ip netns exec "$NS" nft delete table ip t
 
 pcap=$(mktemp)
 printf 'not a pcap' >"$pcap"

@@ -191,7 +191,10 @@ void cg_plan_free(struct cg_plan *plan);
 /* the forest of regular chain `chain` that starts at `rule`, or NULL */
 const struct cg_forest *cg_plan_chain_forest(const struct cg_plan *plan,
 					     size_t chain, size_t rule);
-/* instructions of the largest forest segment seg holds, 0: none */
+/*
+ * instructions of the largest forest segment seg holds or a regular
+ * chain holds, 0: none
+ */
 size_t cg_plan_seg_forest_insns(const struct cg_plan *plan, size_t seg);
 
 /*

@@ -263,6 +263,10 @@ size_t cg_plan_seg_forest_insns(const struct cg_plan *plan, size_t seg)
 		     plan->forests[k].from < plan->first[seg + 1]) &&
 		    plan->forests[k].insns > n)
 			n = plan->forests[k].insns;
+	/* a regular chain's: any segment may call it */
+	for (k = 0; k < plan->ncforests; k++)
+		if (plan->cforests[k].insns > n)
+			n = plan->cforests[k].insns;
 	return n;
 }
 
