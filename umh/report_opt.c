@@ -15,8 +15,8 @@
 
 /*
  * What the tree pass's runs became in the code generator (cg_plan()):
- * forests (of the base chain and of regular chains), their trees, the deepest leaf, the leaves and the most
- * candidate rules a leaf holds.
+ * forests (of the base chain and of regular chains), their trees, the
+ * deepest leaf, the leaves and the most candidate rules a leaf holds.
  */
 static void tree_stats(const struct cg_plan *plan, json_t *o)
 {
