@@ -130,10 +130,31 @@ json "compile --no-opt=tree: no trees" \
 	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0].items() >= {"ran": False, "runs": 0, "trees": 0, "depth": 0}.items()' \
 	-- "$JIT" -n "$NS" compile -j --no-load -t t --no-opt=tree
 if "$JIT" -n "$NS" compile --no-load -t t |
-	grep -Eq "tree 1 run of 200 rules: [0-9]+ trees? \(200 rules\), depth [0-9]+, [0-9]+ leaves of <= [0-9]+$"; then
+	grep -Eq "tree 1 run of 200 rules: [0-9]+ trees? \(200 rules\), depth [0-9]+, [0-9]+ leaves of <= [0-9]+(, lookup|$)"; then
 	ok "compile: the trees in the text report"
 else
 	fail "compile: the trees in the text report"
+fi
+ip netns exec "$NS" nft delete table ip t
+# the lookup pass: runs of (daddr, udp dport) pairs as hash map lookups,
+# the first rule of a repeated key in the map (shadow off keeps it)
+ip netns exec "$NS" nft -f tests/rulesets/082-lookup-pairs.nft
+for target in test link; do
+	json "compile --target $target -j: the lookup pass's runs, maps and elements" \
+		'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "lookup"][0].items() >= {"ran": True, "runs": 2, "run_rules": 46, "maps": 2, "map_rules": 46, "elements": 42}.items() and d["compile"][0]["verifier"] == "ok"' \
+		-- "$JIT" -n "$NS" compile -j -t t --target $target --no-opt=shadow
+done
+json "compile --no-opt=lookup: no maps, the run stays trees" \
+	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "lookup"][0].items() >= {"ran": False, "runs": 0, "maps": 0, "elements": 0}.items() and [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0]["tree_rules"] == 54' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t --no-opt=lookup
+json "compile --target kernel: lookup runs stay trees" \
+	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "lookup"][0].items() >= {"ran": True, "runs": 2, "maps": 0}.items() and [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0]["tree_rules"] == 54' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t --target kernel
+if "$JIT" -n "$NS" compile --no-load -t t |
+	grep -Eq "lookup 2 runs of 42 rules: 2 maps \(42 rules, 42 elements\)$"; then
+	ok "compile: the lookups in the text report"
+else
+	fail "compile: the lookups in the text report"
 fi
 ip netns exec "$NS" nft delete table ip t
 # sets and jumps after the IPv6 extension header walk: the verifier's

@@ -122,6 +122,34 @@ struct cg_maps {
 	int stats_fd;		/* test target: counters and decision */
 	int meta_fd;		/* test target: struct nftj_test_meta */
 	int *set_fd;		/* owned array: per IMR set */
+	int *lookup_fd;		/* owned array: per cg_plan.lookups */
+};
+
+/*
+ * A lookup run of the base chain (imr_chain.lookups, the optimizer's
+ * lookup pass) as one BPF_MAP_TYPE_HASH lookup (cg/lookup.c): the key is
+ * the values of its key fields (pred.h fields of at most 4 bytes, in
+ * increasing field index), one u32 each in host order; the value the
+ * index + 1 of the first rule of the run with that key.  The loader
+ * creates the map from keys[] and rule[] (jit.c).
+ */
+#define CG_LOOKUP_KEYS		8
+/*
+ * Maps one program may use (the verifier's MAX_USED_MAPS): lookups are
+ * made only while the statistics, meta and segment maps, every set and
+ * the lookups fit.
+ */
+#define CG_MAX_MAPS		64
+
+struct cg_lookup {
+	uint32_t from, to;		/* base chain rules [from, to) */
+	uint32_t nkeys;
+	uint32_t field[CG_LOOKUP_KEYS];	/* pred field per key word */
+	uint32_t nelems;		/* distinct keys */
+	uint32_t *keys;			/* nelems * nkeys */
+	uint32_t *rule;			/* per element: its first rule's index */
+	unsigned int cost;		/* planning: branches */
+	size_t insns;			/* planning: its code's length */
 };
 
 /*
@@ -163,6 +191,14 @@ struct cg_plan {
 	uint32_t tree_leaves;	/*   their leaves, */
 	uint32_t tree_max_leaf;	/*   the most candidates in one, */
 	uint32_t tree_cand;	/*   candidates in all leaves */
+	/*
+	 * The lookup runs the target can take as maps (maps->lookup_fd[k]
+	 * for lookups[k]), in rule order, outside the forests: owned.
+	 */
+	struct cg_lookup *lookups;
+	size_t nlookups;
+	uint32_t lookup_rules;	/* rules in them */
+	uint32_t lookup_elems;	/* their maps' elements */
 };
 
 /*

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A lookup run of the base chain (imr_chain.lookups, the optimizer's
+ * lookup pass) as one hash map lookup.  Every rule of the run tests the
+ * same key fields, each for one value, and ends in accept or drop; so a
+ * packet matches rule i exactly when every key field loads and the
+ * values are rule i's key, and the first rule with that key decides.
+ *
+ * The code loads each key field once, with the rules' own load code
+ * (cg_eval_num() of the field's canonical expression, as forest.c does);
+ * a load that fails fails every rule of the run, so it continues after
+ * the run.  The values, one u32 each, make the key on the stack; a miss
+ * continues after the run, a hit gives the index + 1 of the first rule
+ * with that key, dispatched by binary search to that rule's verdict,
+ * which reports it as the deciding rule.
+ *
+ * The map holds one element per distinct key: the first rule of the run
+ * with it (a later rule with the same key can never decide).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+
+#include "cg.h"
+#include "../opt.h"
+#include "../pred.h"
+
+_Static_assert(CG_LOOKUP_KEYS == OPT_LOOKUP_KEYS,
+	       "a lookup holds every key the lookup pass allows");
+
+/* the key: u32 words from fp-80 (the set key buffer, free in runs) */
+#define FP_LOOKUP_KEY(k)	((int16_t)(-80 + 4 * (k)))
+
+void cg_lookup_free(struct cg_lookup *lk)
+{
+	free(lk->keys);
+	free(lk->rule);
+	memset(lk, 0, sizeof(*lk));
+}
+
+struct lk_sort {
+	const uint32_t *keys;
+	uint32_t nkeys;
+};
+
+static int cmp_elem(const void *a, const void *b, void *arg)
+{
+	const struct lk_sort *x = arg;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	int d = memcmp(x->keys + (size_t)i * x->nkeys,
+		       x->keys + (size_t)j * x->nkeys,
+		       x->nkeys * sizeof(uint32_t));
+
+	if (d)
+		return d;
+	return i < j ? -1 : i > j;	/* the earlier rule first */
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Distinct keys of rules [0, n) with their first rule: sort rule
+ * positions by key then position, keep the first of each key, put the
+ * survivors back in rule order.
+ */
+static int dedup(struct cg_lookup *lk, const uint32_t *keys, uint32_t n)
+{
+	uint32_t *ord = malloc(n * sizeof(*ord)), i, m = 0;
+	size_t kb = lk->nkeys * sizeof(uint32_t);
+	struct lk_sort x = { .keys = keys, .nkeys = lk->nkeys };
+
+	if (!ord)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		ord[i] = i;
+	qsort_r(ord, n, sizeof(*ord), cmp_elem, &x);
+	for (i = 0; i < n; i++)
+		if (!i || memcmp(keys + (size_t)ord[i] * lk->nkeys,
+				 keys + (size_t)ord[m - 1] * lk->nkeys, kb))
+			ord[m++] = ord[i];
+	qsort(ord, m, sizeof(*ord), cmp_u32);
+	lk->keys = malloc(m * kb);
+	lk->rule = malloc(m * sizeof(*lk->rule));
+	if (!lk->keys || !lk->rule) {
+		free(ord);
+		return -ENOMEM;
+	}
+	for (i = 0; i < m; i++) {
+		memcpy(lk->keys + (size_t)i * lk->nkeys,
+		       keys + (size_t)ord[i] * lk->nkeys, kb);
+		lk->rule[i] = lk->from + ord[i];
+	}
+	lk->nelems = m;
+	free(ord);
+	return 0;
+}
+
+int cg_lookup_make(const struct pred_chain *pc, const struct imr_chain *ch,
+		   uint32_t from, uint32_t to, struct cg_lookup *lk)
+{
+	struct opt_lookup_key k;
+	uint32_t *keys = NULL, i, j;
+	int err = -EINVAL;
+
+	memset(lk, 0, sizeof(*lk));
+	lk->from = from;
+	lk->to = to;
+	if (from >= to)
+		return -EINVAL;
+	for (i = from; i < to; i++) {
+		if (!opt_lookup_rule(pc, ch, i, &k))
+			goto out;
+		if (i == from) {
+			lk->nkeys = k.n;
+			memcpy(lk->field, k.field, k.n * sizeof(k.field[0]));
+			keys = malloc((size_t)(to - from) * k.n *
+				      sizeof(*keys));
+			if (!keys) {
+				err = -ENOMEM;
+				goto out;
+			}
+		} else if (k.n != lk->nkeys ||
+			   memcmp(lk->field, k.field, k.n * sizeof(k.field[0]))) {
+			goto out;
+		}
+		for (j = 0; j < k.n; j++)
+			keys[(size_t)(i - from) * k.n + j] = k.val[j];
+	}
+	err = dedup(lk, keys, to - from);
+out:
+	free(keys);
+	if (err)
+		cg_lookup_free(lk);
+	return err;
+}
+
+/* copied from forest.c: rule r's verdict, r the deciding rule */
+static void rule_verdict(struct cg *c, const struct imr_rule *r)
+{
+	const struct imr_stmt *v = &r->stmts[r->nstmts - 1];
+
+	c->rule_id = r->id;
+	c->b->cur_src = r->id + 1;
+	cg_final(c, v->verdict == IMR_V_DROP ? NF_DROP : NF_ACCEPT, r->id);
+	c->b->cur_src = 0;
+}
+
+/* R1 = index + 1 of one of the rules idx[0 .. n), in order: its verdict */
+static void dispatch(struct cg *c, const uint32_t *idx, size_t n)
+{
+	const struct imr_chain *ch = &c->p->chains[0];
+	size_t i, m;
+	int skip;
+
+	if (n <= 4) {
+		for (i = 0; i + 1 < n; i++) {
+			skip = L(c);
+			J(c, BPF_JNE, R1, (int32_t)(idx[i] + 1), skip);
+			rule_verdict(c, &ch->rules[idx[i]]);
+			BIND(c, skip);
+		}
+		rule_verdict(c, &ch->rules[idx[n - 1]]);
+		return;
+	}
+	m = n / 2;
+	skip = L(c);
+	J(c, BPF_JGT, R1, (int32_t)(idx[m - 1] + 1), skip);
+	dispatch(c, idx, m);
+	BIND(c, skip);
+	dispatch(c, idx + m, n - m);
+}
+
+void cg_emit_lookup(struct cg *c, const struct pred_chain *pc,
+		    const struct cg_lookup *lk, size_t map)
+{
+	int end = L(c);
+	uint32_t k;
+
+	c->b->cur_src = 0;
+	for (k = 0; k < lk->nkeys; k++) {
+		const struct pred_field *fd = &pc->fields[lk->field[k]];
+		struct imr_expr *e = pred_field_expr(fd, fd->width);
+
+		if (!e) {
+			c->b->err = -ENOMEM;
+			return;
+		}
+		c->l4_ok = false;
+		c->nofrag_ok = false;
+		/* a field that does not load fails every rule of the run */
+		cg_eval_num(c, e, fd->width, end);
+		imr_expr_put(e);
+		E(c, I_STX(BPF_W, R_FP, R1, FP_LOOKUP_KEY(k)));
+	}
+	bbuf_emit_ld_map_fd(c->b, R1, c->maps->lookup_fd ?
+			    c->maps->lookup_fd[map] : -1);
+	E(c, I_MOV64_REG(R2, R_FP));
+	E(c, I_ALU64_IMM(BPF_ADD, R2, FP_LOOKUP_KEY(0)));
+	E(c, I_CALL(BPF_FUNC_map_lookup_elem));
+	J(c, BPF_JEQ, R0, 0, end);
+	E(c, I_LDX(BPF_W, R1, R0, 0));
+	if (lk->nelems)
+		dispatch(c, lk->rule, lk->nelems);
+	BIND(c, end);
+	c->l4_ok = false;
+	c->nofrag_ok = false;
+}
