@@ -237,6 +237,8 @@ void cg_emit_forest(struct cg *c, const struct pred_chain *pc,
 int cg_lookup_make(const struct pred_chain *pc, const struct imr_chain *ch,
 		   uint32_t from, uint32_t to, struct cg_lookup *lk);
 void cg_lookup_free(struct cg_lookup *lk);
+/* conditional jumps on the longest path of its dispatch to a rule */
+size_t cg_lookup_depth(const struct cg_lookup *lk);
 /* the run's code, map maps->lookup_fd[map]; falls through when no rule
  * of it matches */
 void cg_emit_lookup(struct cg *c, const struct pred_chain *pc,

@@ -177,6 +177,30 @@ static void dispatch(struct cg *c, const uint32_t *idx, size_t n)
 	dispatch(c, idx + m, n - m);
 }
 
+/* conditional jumps of dispatch() over n rules, and of its longest path */
+static void dispatch_jumps(size_t n, size_t *jumps, size_t *depth)
+{
+	size_t j1, d1, j2, d2, m = n / 2;
+
+	if (n <= 4) {
+		*jumps = n ? n - 1 : 0;
+		*depth = *jumps;
+		return;
+	}
+	dispatch_jumps(m, &j1, &d1);
+	dispatch_jumps(n - m, &j2, &d2);
+	*jumps = 1 + j1 + j2;
+	*depth = 1 + (d1 > d2 ? d1 : d2);
+}
+
+size_t cg_lookup_depth(const struct cg_lookup *lk)
+{
+	size_t jumps, depth;
+
+	dispatch_jumps(lk->nelems, &jumps, &depth);
+	return depth;
+}
+
 void cg_emit_lookup(struct cg *c, const struct pred_chain *pc,
 		    const struct cg_lookup *lk, size_t map)
 {

@@ -367,16 +367,57 @@ static size_t other_maps(const struct imr_prog *p)
 	return 3 + p->nsets;	/* statistics, meta, segments, sets */
 }
 
+/* lk's code laid out: its length and conditional jumps; 0 or -errno */
+static int lay_out(struct cg *c, const struct cg_plan *plan,
+		   const struct cg_lookup *lk, size_t *len, size_t *ncond)
+{
+	struct bbuf scratch, *saved = c->b;
+	int err;
+
+	bbuf_init(&scratch);
+	c->b = &scratch;
+	cg_emit_lookup(c, plan->pc, lk, plan->nlookups);
+	err = bbuf_finish(&scratch);
+	*len = scratch.len;
+	*ncond = scratch.ncond;
+	c->b = saved;
+	bbuf_free(&scratch);
+	return err;
+}
+
+/*
+ * The branches the verifier keeps pending for a lookup: those of its
+ * loads and its lookup, one per level of the binary search, and those of
+ * one verdict (laid out without the search, and with one rule).
+ */
+static int lookup_cost(struct cg *c, const struct cg_plan *plan,
+		       struct cg_lookup *lk)
+{
+	struct cg_lookup part = *lk;
+	size_t len, n0, n1 = 0;
+	int err;
+
+	part.nelems = 0;
+	err = lay_out(c, plan, &part, &len, &n0);
+	if (!err) {
+		part.nelems = 1;
+		err = lay_out(c, plan, &part, &len, &n1);
+	}
+	if (!err)
+		err = lay_out(c, plan, lk, &lk->insns, &len);
+	lk->cost = (unsigned int)(n1 + cg_lookup_depth(lk) + 1);
+	return err;
+}
+
 /*
  * The lookup runs as maps, while the target has maps and a program has
  * room for them; a run that is not made stays rules (trees, straight
- * code).  Each one's code is laid out once for its cost.
+ * code).
  */
 static int plan_lookups(struct plan_state *s)
 {
 	const struct imr_chain *ch = &s->c->p->chains[0];
 	struct cg_plan *plan = s->plan;
-	struct bbuf scratch, *saved = s->c->b;
 	struct cg_lookup lk, *v;
 	size_t i;
 	int err;
@@ -395,14 +436,7 @@ static int plan_lookups(struct plan_state *s)
 			continue;	/* stale: the rules stay */
 		if (err)
 			return err;
-		bbuf_init(&scratch);
-		s->c->b = &scratch;
-		cg_emit_lookup(s->c, plan->pc, &lk, plan->nlookups);
-		err = bbuf_finish(&scratch);
-		lk.insns = scratch.len;
-		lk.cost = scratch.ncond + 1;
-		s->c->b = saved;
-		bbuf_free(&scratch);
+		err = lookup_cost(s->c, plan, &lk);
 		if (err) {
 			cg_lookup_free(&lk);
 			return err;
