@@ -75,7 +75,7 @@ static int lookup_map(struct nftj_prog *jp, const struct cg_lookup *lk)
 	if (fd < 0)
 		return -errno;
 	for (i = 0; i < lk->nelems; i++) {
-		v = lk->rule[i] + 1;
+		v = lk->value[i];
 		if (bpf_map_update_elem(fd, lk->keys + (size_t)i * lk->nkeys,
 					&v, BPF_NOEXIST))
 			goto err;

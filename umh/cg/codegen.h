@@ -130,10 +130,12 @@ struct cg_maps {
  * lookup pass) as one BPF_MAP_TYPE_HASH lookup (cg/lookup.c): the key is
  * the values of its key fields (pred.h fields of at most 4 bytes, in
  * increasing field index), one u32 each in host order; the value the
- * index + 1 of the first rule of the run with that key.  The loader
+ * index + 1 of the first rule of the run with that key, with
+ * CG_LOOKUP_DROP set when its verdict is drop.  The loader
  * creates the map from keys[] and rule[] (jit.c).
  */
 #define CG_LOOKUP_KEYS		8
+#define CG_LOOKUP_DROP		0x80000000U
 /*
  * Maps one program may use (the verifier's MAX_USED_MAPS): lookups are
  * made only while the statistics, meta and segment maps, every set and
@@ -148,6 +150,8 @@ struct cg_lookup {
 	uint32_t nelems;		/* distinct keys */
 	uint32_t *keys;			/* nelems * nkeys */
 	uint32_t *rule;			/* per element: its first rule's index */
+	uint32_t *value;		/* per element: the map's value, rule
+					 * + 1, CG_LOOKUP_DROP for a drop */
 	unsigned int cost;		/* planning: branches */
 	size_t insns;			/* planning: its code's length */
 };

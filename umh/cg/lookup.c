@@ -37,6 +37,7 @@ void cg_lookup_free(struct cg_lookup *lk)
 {
 	free(lk->keys);
 	free(lk->rule);
+	free(lk->value);
 	memset(lk, 0, sizeof(*lk));
 }
 
@@ -70,8 +71,10 @@ static int cmp_u32(const void *a, const void *b)
  * positions by key then position, keep the first of each key, put the
  * survivors back in rule order.
  */
-static int dedup(struct cg_lookup *lk, const uint32_t *keys, uint32_t n)
+static int dedup(struct cg_lookup *lk, const struct imr_chain *ch,
+		 const uint32_t *keys, uint32_t n)
 {
+	const struct imr_rule *r;
 	uint32_t *ord = malloc(n * sizeof(*ord)), i, m = 0;
 	size_t kb = lk->nkeys * sizeof(uint32_t);
 	struct lk_sort x = { .keys = keys, .nkeys = lk->nkeys };
@@ -88,7 +91,8 @@ static int dedup(struct cg_lookup *lk, const uint32_t *keys, uint32_t n)
 	qsort(ord, m, sizeof(*ord), cmp_u32);
 	lk->keys = malloc(m * kb);
 	lk->rule = malloc(m * sizeof(*lk->rule));
-	if (!lk->keys || !lk->rule) {
+	lk->value = malloc(m * sizeof(*lk->value));
+	if (!lk->keys || !lk->rule || !lk->value) {
 		free(ord);
 		return -ENOMEM;
 	}
@@ -96,6 +100,10 @@ static int dedup(struct cg_lookup *lk, const uint32_t *keys, uint32_t n)
 		memcpy(lk->keys + (size_t)i * lk->nkeys,
 		       keys + (size_t)ord[i] * lk->nkeys, kb);
 		lk->rule[i] = lk->from + ord[i];
+		r = &ch->rules[lk->rule[i]];
+		lk->value[i] = (lk->rule[i] + 1) |
+			       (r->stmts[r->nstmts - 1].verdict == IMR_V_DROP ?
+				CG_LOOKUP_DROP : 0);
 	}
 	lk->nelems = m;
 	free(ord);
@@ -133,7 +141,7 @@ int cg_lookup_make(const struct pred_chain *pc, const struct imr_chain *ch,
 		for (j = 0; j < k.n; j++)
 			keys[(size_t)(i - from) * k.n + j] = k.val[j];
 	}
-	err = dedup(lk, keys, to - from);
+	err = dedup(lk, ch, keys, to - from);
 out:
 	free(keys);
 	if (err)
@@ -175,6 +183,57 @@ static void dispatch(struct cg *c, const uint32_t *idx, size_t n)
 	dispatch(c, idx, m);
 	BIND(c, skip);
 	dispatch(c, idx + m, n - m);
+}
+
+/* the target reports no deciding rule (ops->decided emits nothing) */
+static bool no_decider(struct cg *c)
+{
+	struct bbuf scratch, *saved = c->b;
+	bool none;
+
+	bbuf_init(&scratch);
+	c->b = &scratch;
+	c->t->ops->decided(c, 0);
+	none = !scratch.len;
+	c->b = saved;
+	bbuf_free(&scratch);
+	return none;
+}
+
+/*
+ * R1 = the map's value: the verdict.  Where the deciding rule is not
+ * reported (the link target), only the verdict bit tells the rules
+ * apart; else a binary search finds the rule.
+ */
+static void verdict(struct cg *c, const struct cg_lookup *lk)
+{
+	const struct imr_chain *ch = &c->p->chains[0];
+	uint32_t i, acc = UINT32_MAX, drop = UINT32_MAX;
+	int to_drop;
+
+	if (!no_decider(c)) {
+		E(c, I_ALU64_IMM(BPF_AND, R1, (int32_t)~CG_LOOKUP_DROP));
+		dispatch(c, lk->rule, lk->nelems);
+		return;
+	}
+	for (i = 0; i < lk->nelems; i++) {
+		if (lk->value[i] & CG_LOOKUP_DROP) {
+			if (drop == UINT32_MAX)
+				drop = i;
+		} else if (acc == UINT32_MAX) {
+			acc = i;
+		}
+	}
+	if (acc == UINT32_MAX || drop == UINT32_MAX) {
+		rule_verdict(c, &ch->rules[lk->rule[acc == UINT32_MAX ?
+						     drop : acc]]);
+		return;
+	}
+	to_drop = L(c);
+	J32(c, BPF_JSET, R1, (int32_t)CG_LOOKUP_DROP, to_drop);
+	rule_verdict(c, &ch->rules[lk->rule[acc]]);
+	BIND(c, to_drop);
+	rule_verdict(c, &ch->rules[lk->rule[drop]]);
 }
 
 /* conditional jumps of dispatch() over n rules, and of its longest path */
@@ -231,7 +290,7 @@ void cg_emit_lookup(struct cg *c, const struct pred_chain *pc,
 	J(c, BPF_JEQ, R0, 0, end);
 	E(c, I_LDX(BPF_W, R1, R0, 0));
 	if (lk->nelems)
-		dispatch(c, lk->rule, lk->nelems);
+		verdict(c, lk);
 	BIND(c, end);
 	c->l4_ok = false;
 	c->nofrag_ok = false;
