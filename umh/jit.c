@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -66,18 +67,34 @@ size_t nftj_prog_compiled(const struct nftj_prog *jp)
  */
 static int lookup_map(struct nftj_prog *jp, const struct cg_lookup *lk)
 {
-	uint32_t i, v;
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	uint32_t i, v, key[2];
+	const void *k;
 	int fd;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "nftj_lookup",
-			    lk->nkeys * sizeof(uint32_t), sizeof(uint32_t),
-			    lk->nelems ? lk->nelems : 1, NULL);
+	if (lk->lpm)
+		fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "nftj_lookup",
+				    sizeof(key), sizeof(uint32_t),
+				    lk->nelems ? lk->nelems : 1, &o);
+	else
+		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "nftj_lookup",
+				    lk->nkeys * sizeof(uint32_t),
+				    sizeof(uint32_t),
+				    lk->nelems ? lk->nelems : 1, NULL);
 	if (fd < 0)
 		return -errno;
 	for (i = 0; i < lk->nelems; i++) {
 		v = lk->value[i];
-		if (bpf_map_update_elem(fd, lk->keys + (size_t)i * lk->nkeys,
-					&v, BPF_NOEXIST))
+		k = lk->keys + (size_t)i * lk->nkeys;
+		if (lk->lpm) {
+			/* struct bpf_lpm_trie_key: prefix length, then
+			 * the data in network order
+			 */
+			key[0] = lk->bits[i];
+			key[1] = htonl(lk->keys[i] << lk->shift);
+			k = key;
+		}
+		if (bpf_map_update_elem(fd, k, &v, BPF_NOEXIST))
 			goto err;
 	}
 	if (bpf_map_freeze(fd))

@@ -18,9 +18,10 @@
  *           (imr_chain.runs) for the code generator to compile as
  *           decision trees (cg/forest.c); the rules themselves stay.
  *   lookup  maximal runs of at least OPT_LOOKUP_MIN such rules that test
- *           the same fields for equality, one value each, are marked
- *           (imr_chain.lookups) for the code generator to compile as one
- *           hash map lookup (cg/lookup.c); the rules stay.
+ *           the same fields for equality, one value each, or one field
+ *           for one prefix, are marked (imr_chain.lookups) for the code
+ *           generator to compile as one hash map or LPM trie lookup
+ *           (cg/lookup.c); the rules stay.
  *
  * Removed rules keep their identity (rule_by_id, counters that stay 0).
  */
@@ -841,6 +842,10 @@ bool opt_lookup_rule(const struct pred_chain *pc, const struct imr_chain *ch,
 	const struct pred_stmt *st;
 	size_t j;
 
+	uint32_t bits = 0, b, w;
+	bool prefix = false, mixed = false;
+	pred_val size;
+
 	k->n = 0;
 	if (i >= pc->nrules || !tree_rule(&pc->rules[i], r))
 		return false;
@@ -850,14 +855,29 @@ bool opt_lookup_rule(const struct pred_chain *pc, const struct imr_chain *ch,
 	for (j = 0; j + 1 < r->nstmts; j++) {
 		st = &pr->st[j];
 		if (st->field >= pc->nfields || !st->exact || st->nivs != 1 ||
-		    st->ivs[0].lo != st->ivs[0].hi ||
 		    pc->fields[st->field].width > 4 ||
-		    st->ivs[0].lo > pred_field_max(&pc->fields[st->field]))
+		    st->ivs[0].lo > st->ivs[0].hi ||
+		    st->ivs[0].hi > pred_field_max(&pc->fields[st->field]))
 			return false;
+		/* one value, or an aligned block of 2^(w - b) values */
+		w = pc->fields[st->field].width * 8;
+		size = st->ivs[0].hi - st->ivs[0].lo + 1;
+		for (b = w; b > 0 && size > ((pred_val)1 << (w - b)); b--)
+			;
+		if (size != ((pred_val)1 << (w - b)) ||
+		    (st->ivs[0].lo & (size - 1)))
+			return false;
+		if (b < w)
+			prefix = true;
+		if (j && b != bits)
+			mixed = true;
+		bits = b;
 		if (!key_add(k, st->field, (uint32_t)st->ivs[0].lo))
 			return false;
 	}
-	return true;
+	k->bits = bits;
+	/* a prefix only alone: one field, one prefix length */
+	return !prefix || (k->n == 1 && !mixed);
 }
 
 static bool same_fields(const struct opt_lookup_key *a,
@@ -867,17 +887,37 @@ static bool same_fields(const struct opt_lookup_key *a,
 	       !memcmp(a->field, b->field, a->n * sizeof(a->field[0]));
 }
 
+static int mark_lookups(struct opt_ctx *c, struct imr_chain *ch,
+			const struct pred_chain *pc);
+
+/*
+ * The fuse pass rewrites statements, and the shared analysis keeps only
+ * what they match: the statements' own analysis is made again here.
+ */
 static int pass_lookup(struct opt_ctx *c, size_t ci, struct pred_chain *pc)
 {
-	struct opt_pass_stats *st = &c->rep->pass[OPT_LOOKUP];
-	struct imr_chain *ch = &c->p->chains[ci];
-	size_t i, j, end = compiled_end(ch);
-	struct opt_lookup_key a, b;
-	struct imr_run *v;
+	struct pred_chain fresh;
+	int err;
 
 	/* the base chain: the planner lays out its segments */
 	if (ci != 0)
 		return 0;
+	err = pred_chain_analyze(c->p, ci, &fresh);
+	if (err)
+		return err;
+	err = mark_lookups(c, &c->p->chains[ci], &fresh);
+	pred_chain_free(&fresh);
+	return err;
+}
+
+static int mark_lookups(struct opt_ctx *c, struct imr_chain *ch,
+			const struct pred_chain *pc)
+{
+	struct opt_pass_stats *st = &c->rep->pass[OPT_LOOKUP];
+	size_t i, j, end = compiled_end(ch);
+	struct opt_lookup_key a, b;
+	struct imr_run *v;
+
 	for (i = 0; i < end; i = j) {
 		if (!opt_lookup_rule(pc, ch, i, &a)) {
 			j = i + 1;

@@ -22,7 +22,7 @@ enum opt_pass_id {
 	OPT_SHADOW,	/* rules an earlier rule decides for whole */
 	OPT_FUSE,	/* a rule's tests of one field as one test */
 	OPT_TREE,	/* runs of plain rules as decision trees */
-	OPT_LOOKUP,	/* runs of equality rules as hash map lookups */
+	OPT_LOOKUP,	/* runs of equality or prefix rules as map lookups */
 	OPT_NPASSES,
 };
 
@@ -68,9 +68,11 @@ int opt_note_print(const struct imr_prog *p, const struct opt_note *n,
 /*
  * A rule a lookup run may hold (OPT_LOOKUP): a plain accept or drop rule
  * without side effects whose every test is exactly "field == value" on a
- * field of at most 4 bytes.  Its key: the fields it tests, in increasing
- * field index, at most OPT_LOOKUP_KEYS, and the value of each.  False
- * for any other rule.
+ * field of at most 4 bytes, or that tests one such field for one prefix
+ * (an aligned block of values).  Its key: the fields it tests, in
+ * increasing field index, at most OPT_LOOKUP_KEYS, and the value of
+ * each; bits, the prefix length of a one-field key (the field's width
+ * in bits for a value).  False for any other rule.
  */
 struct pred_chain;
 
@@ -78,6 +80,7 @@ struct opt_lookup_key {
 	uint32_t n;
 	uint32_t field[OPT_LOOKUP_KEYS];
 	uint32_t val[OPT_LOOKUP_KEYS];
+	uint32_t bits;
 };
 
 bool opt_lookup_rule(const struct pred_chain *pc, const struct imr_chain *ch,

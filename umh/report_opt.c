@@ -35,6 +35,7 @@ static void lookup_stats(const struct cg_plan *plan, json_t *o)
 	json_object_set_new(o, "maps", json_integer(plan->nlookups));
 	json_object_set_new(o, "map_rules", json_integer(plan->lookup_rules));
 	json_object_set_new(o, "elements", json_integer(plan->lookup_elems));
+	json_object_set_new(o, "lpm_maps", json_integer(plan->lookup_lpm));
 }
 
 json_t *report_opt(const struct nftj_prog *jp)
@@ -120,9 +121,12 @@ static void print_lookup(FILE *f, json_t *p)
 		jint(p, "run_rules"));
 	if (!maps)
 		return;
-	fprintf(f, ": %lld map%s (%lld rules, %lld elements)", maps,
+	fprintf(f, ": %lld map%s (%lld rules, %lld elements", maps,
 		maps == 1 ? "" : "s", jint(p, "map_rules"),
 		jint(p, "elements"));
+	if (jint(p, "lpm_maps"))
+		fprintf(f, ", %lld LPM", jint(p, "lpm_maps"));
+	fputc(')', f);
 }
 
 /* "  optimizer: dead -1 rule, shadow -3 rules, fuse 12 tests -> 7" */

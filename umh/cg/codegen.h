@@ -131,7 +131,10 @@ struct cg_maps {
  * the values of its key fields (pred.h fields of at most 4 bytes, in
  * increasing field index), one u32 each in host order; the value the
  * index + 1 of the first rule of the run with that key, with
- * CG_LOOKUP_DROP set when its verdict is drop.  The loader
+ * CG_LOOKUP_DROP set when its verdict is drop.  A run of prefixes of one
+ * field is an LPM trie instead, without the prefixes an earlier one
+ * covers (they can never decide), so that the longest match is the
+ * first.  The loader
  * creates the map from keys[] and rule[] (jit.c).
  */
 #define CG_LOOKUP_KEYS		8
@@ -152,6 +155,14 @@ struct cg_lookup {
 	uint32_t *rule;			/* per element: its first rule's index */
 	uint32_t *value;		/* per element: the map's value, rule
 					 * + 1, CG_LOOKUP_DROP for a drop */
+	/*
+	 * BPF_MAP_TYPE_LPM_TRIE: one key field of prefixes; the key is
+	 * struct bpf_lpm_trie_key with a u32 prefix length (bits[i]) and
+	 * the value shifted left by `shift` bits (to 32), big-endian
+	 */
+	bool lpm;
+	uint32_t shift;
+	uint8_t *bits;
 	unsigned int cost;		/* planning: branches */
 	size_t insns;			/* planning: its code's length */
 };
@@ -203,6 +214,7 @@ struct cg_plan {
 	size_t nlookups;
 	uint32_t lookup_rules;	/* rules in them */
 	uint32_t lookup_elems;	/* their maps' elements */
+	uint32_t lookup_lpm;	/* lookups that are LPM tries */
 };
 
 /*

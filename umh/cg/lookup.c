@@ -38,6 +38,7 @@ void cg_lookup_free(struct cg_lookup *lk)
 	free(lk->keys);
 	free(lk->rule);
 	free(lk->value);
+	free(lk->bits);
 	memset(lk, 0, sizeof(*lk));
 }
 
@@ -110,11 +111,112 @@ static int dedup(struct cg_lookup *lk, const struct imr_chain *ch,
 	return 0;
 }
 
+/* prefixes by length, sorted: those of the run so far */
+struct lpm_seen {
+	uint32_t *v[33];
+	uint32_t n[33];
+};
+
+static void lpm_seen_free(struct lpm_seen *s)
+{
+	uint32_t b;
+
+	for (b = 0; b <= 32; b++)
+		free(s->v[b]);
+}
+
+static bool lpm_has(const struct lpm_seen *s, uint32_t b, uint32_t v)
+{
+	uint32_t lo = 0, hi = s->n[b], mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->v[b][mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->n[b] && s->v[b][lo] == v;
+}
+
+static int lpm_add(struct lpm_seen *s, uint32_t b, uint32_t v)
+{
+	uint32_t *p = realloc(s->v[b], (s->n[b] + 1) * sizeof(*p)), i;
+
+	if (!p)
+		return -ENOMEM;
+	s->v[b] = p;
+	for (i = s->n[b]; i > 0 && p[i - 1] > v; i--)
+		p[i] = p[i - 1];
+	p[i] = v;
+	s->n[b]++;
+	return 0;
+}
+
+/* v (a prefix of b bits of a w-bit field) lies in one already seen */
+static bool lpm_covered(const struct lpm_seen *s, uint32_t w, uint32_t b,
+			uint32_t v)
+{
+	uint64_t mask;
+	uint32_t l;
+
+	for (l = 0; l <= b; l++) {
+		mask = ((1ULL << l) - 1) << (w - l);
+		if (lpm_has(s, l, (uint32_t)(v & mask)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A prefix run: the rules in order, without those whose prefix an
+ * earlier one of the run covers (an equal one included).  Among the
+ * prefixes left that hold a packet the longest is the earliest: a
+ * shorter one that held it would cover the longer and so come after it.
+ */
+static int lpm_elems(struct cg_lookup *lk, const struct imr_chain *ch,
+		     const uint32_t *keys, const uint8_t *bits, uint32_t n,
+		     uint32_t w)
+{
+	struct lpm_seen seen;
+	const struct imr_rule *r;
+	uint32_t i, m = 0;
+	int err = -ENOMEM;
+
+	memset(&seen, 0, sizeof(seen));
+	lk->keys = malloc(n * sizeof(*lk->keys));
+	lk->rule = malloc(n * sizeof(*lk->rule));
+	lk->value = malloc(n * sizeof(*lk->value));
+	lk->bits = malloc(n * sizeof(*lk->bits));
+	if (!lk->keys || !lk->rule || !lk->value || !lk->bits)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (lpm_covered(&seen, w, bits[i], keys[i]))
+			continue;
+		if (lpm_add(&seen, bits[i], keys[i]))
+			goto out;
+		lk->keys[m] = keys[i];
+		lk->bits[m] = bits[i];
+		lk->rule[m] = lk->from + i;
+		r = &ch->rules[lk->rule[m]];
+		lk->value[m] = (lk->rule[m] + 1) |
+			(r->stmts[r->nstmts - 1].verdict == IMR_V_DROP ?
+			 CG_LOOKUP_DROP : 0);
+		m++;
+	}
+	lk->nelems = m;
+	err = 0;
+out:
+	lpm_seen_free(&seen);
+	return err;
+}
+
 int cg_lookup_make(const struct pred_chain *pc, const struct imr_chain *ch,
 		   uint32_t from, uint32_t to, struct cg_lookup *lk)
 {
 	struct opt_lookup_key k;
-	uint32_t *keys = NULL, i, j;
+	uint32_t *keys = NULL, i, j, w = 0;
+	uint8_t *bits = NULL;
 	int err = -EINVAL;
 
 	memset(lk, 0, sizeof(*lk));
@@ -130,7 +232,9 @@ int cg_lookup_make(const struct pred_chain *pc, const struct imr_chain *ch,
 			memcpy(lk->field, k.field, k.n * sizeof(k.field[0]));
 			keys = malloc((size_t)(to - from) * k.n *
 				      sizeof(*keys));
-			if (!keys) {
+			bits = malloc(to - from);
+			w = pc->fields[k.field[0]].width * 8;
+			if (!keys || !bits) {
 				err = -ENOMEM;
 				goto out;
 			}
@@ -140,10 +244,19 @@ int cg_lookup_make(const struct pred_chain *pc, const struct imr_chain *ch,
 		}
 		for (j = 0; j < k.n; j++)
 			keys[(size_t)(i - from) * k.n + j] = k.val[j];
+		bits[i - from] = (uint8_t)k.bits;
+		if (k.n == 1 && k.bits < w)
+			lk->lpm = true;
 	}
-	err = dedup(lk, ch, keys, to - from);
+	if (lk->lpm) {
+		lk->shift = 32 - w;
+		err = lpm_elems(lk, ch, keys, bits, to - from, w);
+	} else {
+		err = dedup(lk, ch, keys, to - from);
+	}
 out:
 	free(keys);
+	free(bits);
 	if (err)
 		cg_lookup_free(lk);
 	return err;
@@ -280,7 +393,16 @@ void cg_emit_lookup(struct cg *c, const struct pred_chain *pc,
 		/* a field that does not load fails every rule of the run */
 		cg_eval_num(c, e, fd->width, end);
 		imr_expr_put(e);
-		E(c, I_STX(BPF_W, R_FP, R1, FP_LOOKUP_KEY(k)));
+		if (!lk->lpm) {
+			E(c, I_STX(BPF_W, R_FP, R1, FP_LOOKUP_KEY(k)));
+			continue;
+		}
+		/* struct bpf_lpm_trie_key: all 32 bits, big-endian */
+		if (lk->shift)
+			E(c, I_ALU64_IMM(BPF_LSH, R1, (int32_t)lk->shift));
+		E(c, I_BSWAP(R1, 32));
+		E(c, I_STX(BPF_W, R_FP, R1, FP_LOOKUP_KEY(1)));
+		E(c, I_ST(BPF_W, R_FP, FP_LOOKUP_KEY(0), 32));
 	}
 	bbuf_emit_ld_map_fd(c->b, R1, c->maps->lookup_fd ?
 			    c->maps->lookup_fd[map] : -1);

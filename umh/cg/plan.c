@@ -445,6 +445,7 @@ static int plan_lookups(struct plan_state *s)
 		*v = lk;
 		plan->lookup_rules += lk.to - lk.from;
 		plan->lookup_elems += lk.nelems;
+		plan->lookup_lpm += lk.lpm;
 	}
 	return 0;
 }
@@ -543,6 +544,7 @@ int cg_plan(const struct imr_prog *p, enum nftj_target target,
 		plan->lookup_rules -= plan->lookups[k].to -
 				      plan->lookups[k].from;
 		plan->lookup_elems -= plan->lookups[k].nelems;
+		plan->lookup_lpm -= plan->lookups[k].lpm;
 		cg_lookup_free(&plan->lookups[k]);
 	}
 	plan->first[plan->nseg] = ch->nrules;
