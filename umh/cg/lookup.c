@@ -1,21 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A lookup run of the base chain (imr_chain.lookups, the optimizer's
- * lookup pass) as one hash map lookup.  Every rule of the run tests the
- * same key fields, each for one value, and ends in accept or drop; so a
+ * lookup pass) as one map lookup.  Every rule of the run tests the same
+ * key fields, each for one value, and ends in accept or drop; so a
  * packet matches rule i exactly when every key field loads and the
  * values are rule i's key, and the first rule with that key decides.
+ * The map (a hash) holds one element per distinct key: the first rule
+ * of the run with it (a later rule with the same key can never decide).
+ *
+ * A run of one key field where rules test a prefix is an LPM trie
+ * instead, without the prefixes an earlier one covers (lpm_elems()):
+ * then the longest match is the first match.
  *
  * The code loads each key field once, with the rules' own load code
  * (cg_eval_num() of the field's canonical expression, as forest.c does);
- * a load that fails fails every rule of the run, so it continues after
- * the run.  The values, one u32 each, make the key on the stack; a miss
- * continues after the run, a hit gives the index + 1 of the first rule
- * with that key, dispatched by binary search to that rule's verdict,
- * which reports it as the deciding rule.
- *
- * The map holds one element per distinct key: the first rule of the run
- * with it (a later rule with the same key can never decide).
+ * a load that fails makes every rule of the run fail, so the code goes
+ * on after the run.  The values make the key on the stack; a miss goes
+ * on after the run; a hit gives the value, index + 1 of the rule with
+ * CG_LOOKUP_DROP for a drop: its verdict, and where the target reports
+ * the deciding rule, a binary search to that rule's verdict code.
  */
 #include <errno.h>
 #include <stdlib.h>
