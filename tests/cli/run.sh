@@ -138,7 +138,7 @@ fi
 ip netns exec "$NS" nft delete table ip t
 # the lookup pass: runs of (daddr, udp dport) pairs as hash map lookups,
 # the first rule of a repeated key in the map (shadow off keeps it)
-ip netns exec "$NS" nft -f tests/rulesets/082-lookup-pairs.nft
+ip netns exec "$NS" nft -f tests/rulesets/085-lookup-pairs.nft
 for target in test link; do
 	json "compile --target $target -j: the lookup pass's runs, maps and elements" \
 		'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "lookup"][0].items() >= {"ran": True, "runs": 2, "run_rules": 47, "maps": 2, "map_rules": 47, "elements": 43, "lpm_maps": 1}.items() and d["compile"][0]["verifier"] == "ok"' \
@@ -159,7 +159,7 @@ fi
 ip netns exec "$NS" nft delete table ip t
 # prefix runs as LPM tries: the th dport run with the shadow pass on, and
 # the ip saddr run too with it off (the covered prefixes left out)
-ip netns exec "$NS" nft -f tests/rulesets/083-lookup-prefixes.nft
+ip netns exec "$NS" nft -f tests/rulesets/086-lookup-prefixes.nft
 json "compile -j: a prefix run as an LPM trie" \
 	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "lookup"][0].items() >= {"runs": 1, "maps": 1, "lpm_maps": 1, "elements": 18}.items() and d["compile"][0]["verifier"] == "ok"' \
 	-- "$JIT" -n "$NS" compile -j -t t --target link
