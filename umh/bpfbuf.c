@@ -72,6 +72,17 @@ void bbuf_label_bind(struct bbuf *b, int label)
 {
 	if (b->err)
 		return;
+	/* `ja label` right before it: the jump falls through */
+	if (b->dead && b->nfix && b->fix[b->nfix - 1].at == b->len - 1 &&
+	    b->fix[b->nfix - 1].label == label && !b->fix[b->nfix - 1].is_call &&
+	    b->insn[b->len - 1].code == (BPF_JMP | BPF_JA) &&
+	    b->ngap && b->gap[b->ngap - 1] == b->len) {
+		b->nfix--;
+		b->label_refs[label]--;
+		b->ngap--;
+		b->len--;
+		b->dead = false;
+	}
 	if (b->label_refs[label])
 		b->dead = false;
 	if (!b->dead)

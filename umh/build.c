@@ -26,6 +26,7 @@
 #include <libnftnl/expr.h>
 
 #include "build.h"
+#include "setmap.h"
 
 #define NREGW		20	/* NFT_REG32_COUNT + 4 verdict words */
 
@@ -897,27 +898,36 @@ static int do_immediate(struct bctx *c, struct nftnl_expr *x)
 }
 
 /*
- * The test and link targets give each set a BPF map of its own; with the
- * statistics, meta and tail-call maps a program may use at most 64 (the
- * verifier's MAX_USED_MAPS).  A rule that would need one set more is left
- * to the interpreter instead of a program the verifier refuses.
+ * The test and link targets keep the sets in BPF maps, one per layout
+ * (setmap_same_layout(): hash or LPM trie, key length), each set's keys
+ * prefixed there by its tag.  With the statistics, meta and tail-call
+ * maps a program may use at most 64 (the verifier's MAX_USED_MAPS).  A
+ * rule that would need one set map more is left to the interpreter
+ * instead of a program the verifier refuses.
  */
 #define SET_MAPS_MAX	61
 
-static bool set_map_room(const struct imr_prog *p, const struct nftj_set *set)
+/* the map a set of this layout shares, or -1 for a new one */
+static int set_map_of(const struct imr_prog *p, const struct nftj_set *set)
 {
 	size_t i;
 
 	for (i = 0; i < p->nsets; i++)
-		if (p->sets[i].nset == set)
-			return true;
-	return p->nsets < SET_MAPS_MAX;
+		if (setmap_same_layout(p->sets[i].nset, set))
+			return (int)p->sets[i].map;
+	return -1;
+}
+
+static bool set_map_room(const struct imr_prog *p, const struct nftj_set *set)
+{
+	return set_map_of(p, set) >= 0 || p->nset_maps < SET_MAPS_MAX;
 }
 
 static int set_index(struct bctx *c, const struct nftj_set *set)
 {
 	struct imr_prog *p = c->p;
 	struct imr_set *n;
+	int map;
 	size_t i;
 
 	for (i = 0; i < p->nsets; i++)
@@ -929,6 +939,10 @@ static int set_index(struct bctx *c, const struct nftj_set *set)
 	p->sets = n;
 	memset(&n[p->nsets], 0, sizeof(*n));
 	n[p->nsets].nset = set;
+	map = set_map_of(p, set);
+	n[p->nsets].map = map >= 0 ? (unsigned int)map :
+				     (unsigned int)p->nset_maps++;
+	n[p->nsets].tag = (uint32_t)p->nsets;
 	return (int)p->nsets++;
 }
 
@@ -1124,7 +1138,8 @@ static int do_lookup(struct bctx *c, struct nftnl_expr *x)
 		return 0;
 	}
 	if (!set_map_room(c->p, set)) {
-		imr_unsupported(c->rule, "more than %d sets in one program",
+		imr_unsupported(c->rule, "sets of more than %d key layouts "
+				"in one program (a BPF map each)",
 				SET_MAPS_MAX);
 		return 0;
 	}

@@ -248,6 +248,10 @@ struct imr_set {
 	struct imr_vmap_action *actions;	/* verdict maps: distinct */
 	size_t nactions;
 	int *elem_action;		/* per element, verdict maps */
+	unsigned int map;		/* the BPF map the set shares with
+					 * the sets of its layout (test and
+					 * link targets), < nset_maps */
+	uint32_t tag;			/* its elements' key prefix there */
 };
 
 struct imr_prog {
@@ -259,6 +263,8 @@ struct imr_prog {
 	size_t nchains;
 	struct imr_set *sets;
 	size_t nsets;
+	size_t nset_maps;		/* BPF maps of the sets: one per
+					 * layout (setmap.h) */
 	uint32_t nrule_ids;
 	struct imr_rule **rule_by_id;	/* id -> rule: pointers into
 					 * chains[].rules, set once the

@@ -139,11 +139,11 @@ static int create_maps(struct nftj_prog *jp)
 	size_t i;
 	int err;
 
-	jp->maps.set_fd = calloc(jp->imr.nsets ? jp->imr.nsets : 1,
+	jp->maps.set_fd = calloc(jp->imr.nset_maps ? jp->imr.nset_maps : 1,
 				 sizeof(int));
 	if (!jp->maps.set_fd)
 		return -ENOMEM;
-	for (i = 0; i < jp->imr.nsets; i++)
+	for (i = 0; i < jp->imr.nset_maps; i++)
 		jp->maps.set_fd[i] = -1;
 	if (t->flags & CG_T_STATS_MAP) {
 		jp->maps.stats_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY,
@@ -163,8 +163,9 @@ static int create_maps(struct nftj_prog *jp)
 	err = lookup_maps(jp);
 	if (err)
 		return err;
-	for (i = 0; (t->flags & CG_T_SET_MAPS) && i < jp->imr.nsets; i++) {
-		int fd = setmap_create(&jp->imr.sets[i], jp->why,
+	for (i = 0; (t->flags & CG_T_SET_MAPS) && i < jp->imr.nset_maps;
+	     i++) {
+		int fd = setmap_create(&jp->imr, (unsigned int)i, jp->why,
 				       sizeof(jp->why));
 
 		if (fd < 0)
@@ -789,7 +790,7 @@ void nftj_prog_free(struct nftj_prog *jp)
 		close(jp->maps.stats_fd);
 	if (jp->maps.meta_fd >= 0)
 		close(jp->maps.meta_fd);
-	for (i = 0; jp->maps.set_fd && i < jp->imr.nsets; i++)
+	for (i = 0; jp->maps.set_fd && i < jp->imr.nset_maps; i++)
 		if (jp->maps.set_fd[i] >= 0)
 			close(jp->maps.set_fd[i]);
 	free(jp->maps.set_fd);

@@ -13,7 +13,7 @@
  *           `th[2:2] >= 1024, th[2:2] <= 65535` is `th[2:2] >= 1024`;
  *           a test every value passes goes, where another test of the
  *           rule already loads what it loads.
- *   tree    maximal runs of at least OPT_TREE_MIN base chain rules made
+ *   tree    maximal runs of at least OPT_TREE_MIN rules of a chain made
  *           of tests and accept or drop, without side effects, are marked
  *           (imr_chain.runs) for the code generator to compile as
  *           decision trees (cg/forest.c); the rules themselves stay.
@@ -791,9 +791,6 @@ static int pass_tree(struct opt_ctx *c, size_t ci, struct pred_chain *pc)
 	size_t i, j, end = compiled_end(ch);
 	struct imr_run *v;
 
-	/* the base chain: the planner lays out its segments */
-	if (ci != 0)
-		return 0;
 	for (i = 0; i < end; i = j + 1) {
 		for (j = i; j < end && tree_rule(&pc->rules[j], &ch->rules[j]);
 		     j++)

@@ -72,18 +72,21 @@ int setmap_range_prefixes(const uint8_t *lo, const uint8_t *hi,
 struct lpm_ctx {
 	int fd;
 	unsigned int len;
+	uint32_t tag;
 	uint32_t value;
 	size_t n;
 };
 
+/* the key: prefix length, the set's tag (always matched), the prefix */
 static int lpm_insert(const uint8_t *pfx, unsigned int bits, void *arg)
 {
 	struct lpm_ctx *l = arg;
-	uint8_t key[4 + KEY_MAX];
-	uint32_t b = bits;
+	uint8_t key[8 + KEY_MAX];
+	uint32_t b = 32 + bits;
 
 	memcpy(key, &b, 4);
-	memcpy(key + 4, pfx, l->len);
+	memcpy(key + 4, &l->tag, 4);
+	memcpy(key + 8, pfx, l->len);
 	l->n++;
 	if (l->fd < 0)		/* counting pass */
 		return 0;
@@ -129,6 +132,7 @@ static int lpm_fill(const struct imr_set *is, struct lpm_ctx *l)
 		if (!(set->elems[i].flags & NFT_SET_ELEM_CATCHALL))
 			v[n++] = &set->elems[i];
 	qsort_r(v, n, sizeof(*v), elem_cmp, &l->len);
+	l->tag = is->tag;
 	for (i = 0; i < n && !err; i++) {
 		const struct nftj_set_elem *e = v[i];
 		u128 end;
@@ -152,67 +156,121 @@ static int lpm_fill(const struct imr_set *is, struct lpm_ctx *l)
 	return err;
 }
 
-static int create_lpm(const struct imr_set *is, char *errbuf, size_t errlen)
+/* every set of map `map` into l (counting when l->fd < 0) */
+static int lpm_fill_all(const struct imr_prog *p, unsigned int map,
+			struct lpm_ctx *l, const char **name)
 {
-	const struct nftj_set *set = is->nset;
-	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
-	struct lpm_ctx l = { .fd = -1, .len = set->key_len };
+	size_t i;
 	int err;
 
-	if (set->key_len > KEY_MAX) {
+	for (i = 0; i < p->nsets; i++) {
+		if (p->sets[i].map != map)
+			continue;
+		*name = p->sets[i].nset->name;
+		err = lpm_fill(&p->sets[i], l);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int create_lpm(const struct imr_prog *p, unsigned int map,
+		      const struct nftj_set *first, char *errbuf,
+		      size_t errlen)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	struct lpm_ctx l = { .fd = -1, .len = first->key_len };
+	const char *name = first->name;
+	int err;
+
+	if (first->key_len > KEY_MAX) {
 		snprintf(errbuf, errlen, "set %s: interval key of %u bytes",
-			 set->name, set->key_len);
+			 first->name, first->key_len);
 		return -EOPNOTSUPP;
 	}
-	err = lpm_fill(is, &l);		/* count the prefixes */
-	if (err)
+	err = lpm_fill_all(p, map, &l, &name);	/* count the prefixes */
+	if (err) {
+		snprintf(errbuf, errlen, "set %s: LPM prefixes: %s", name,
+			 strerror(-err));
 		return err;
-	l.fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "nftj_set", 4 + l.len, 4,
+	}
+	l.fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "nftj_set", 8 + l.len, 4,
 			      l.n ? (uint32_t)l.n : 1, &o);
 	if (l.fd < 0) {
 		err = -errno;
-		snprintf(errbuf, errlen, "set %s: LPM map: %s", set->name,
+		snprintf(errbuf, errlen, "set %s: LPM map: %s", first->name,
 			 strerror(errno));
 		return err;
 	}
 	l.n = 0;
-	err = lpm_fill(is, &l);
+	err = lpm_fill_all(p, map, &l, &name);
 	if (err) {
 		snprintf(errbuf, errlen, "set %s: filling LPM map: %s",
-			 set->name, strerror(-err));
+			 name, strerror(-err));
 		close(l.fd);
 		return err;
 	}
 	return l.fd;
 }
 
-static int create_hash(const struct imr_set *is, char *errbuf, size_t errlen)
+/* the key: the set's tag, the set key */
+static int hash_fill(int fd, const struct imr_set *is, char *errbuf,
+		     size_t errlen)
 {
 	const struct nftj_set *set = is->nset;
-	size_t i, n = 0;
+	uint8_t key[4 + IMR_VAL_MAX];
+	size_t i;
 	uint32_t v;
-	int fd;
 
-	for (i = 0; i < set->nelems; i++)
-		if (!(set->elems[i].flags & NFT_SET_ELEM_CATCHALL))
-			n++;
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "nftj_set", set->key_len, 4,
-			    n ? (uint32_t)n : 1, NULL);
-	if (fd < 0) {
-		fd = -errno;
-		snprintf(errbuf, errlen, "set %s: hash map: %s", set->name,
-			 strerror(-fd));
-		return fd;
-	}
+	memcpy(key, &is->tag, 4);
 	for (i = 0; i < set->nelems; i++) {
 		if (set->elems[i].flags & NFT_SET_ELEM_CATCHALL)
 			continue;
 		v = elem_value(is, i);
-		if (bpf_map_update_elem(fd, set->elems[i].key, &v, BPF_ANY)) {
+		memcpy(key + 4, set->elems[i].key, set->key_len);
+		if (bpf_map_update_elem(fd, key, &v, BPF_ANY)) {
 			int err = -errno;
 
 			snprintf(errbuf, errlen, "set %s: element: %s",
 				 set->name, strerror(errno));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int create_hash(const struct imr_prog *p, unsigned int map,
+		       const struct nftj_set *first, char *errbuf,
+		       size_t errlen)
+{
+	size_t i, j, n = 0;
+	int fd, err;
+
+	if (first->key_len > IMR_VAL_MAX) {
+		snprintf(errbuf, errlen, "set %s: key of %u bytes",
+			 first->name, first->key_len);
+		return -EOPNOTSUPP;
+	}
+	for (i = 0; i < p->nsets; i++) {
+		const struct nftj_set *set = p->sets[i].nset;
+
+		for (j = 0; p->sets[i].map == map && j < set->nelems; j++)
+			if (!(set->elems[j].flags & NFT_SET_ELEM_CATCHALL))
+				n++;
+	}
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "nftj_set", 4 + first->key_len,
+			    4, n ? (uint32_t)n : 1, NULL);
+	if (fd < 0) {
+		fd = -errno;
+		snprintf(errbuf, errlen, "set %s: hash map: %s", first->name,
+			 strerror(-fd));
+		return fd;
+	}
+	for (i = 0; i < p->nsets; i++) {
+		if (p->sets[i].map != map)
+			continue;
+		err = hash_fill(fd, &p->sets[i], errbuf, errlen);
+		if (err) {
 			close(fd);
 			return err;
 		}
@@ -220,9 +278,20 @@ static int create_hash(const struct imr_set *is, char *errbuf, size_t errlen)
 	return fd;
 }
 
-int setmap_create(const struct imr_set *is, char *err, size_t errlen)
+int setmap_create(const struct imr_prog *p, unsigned int map, char *err,
+		  size_t errlen)
 {
-	if (is->nset->flags & NFT_SET_INTERVAL)
-		return create_lpm(is, err, errlen);
-	return create_hash(is, err, errlen);
+	const struct nftj_set *first = NULL;
+	size_t i;
+
+	for (i = 0; i < p->nsets && !first; i++)
+		if (p->sets[i].map == map)
+			first = p->sets[i].nset;
+	if (!first) {
+		snprintf(err, errlen, "set map %u has no set", map);
+		return -EINVAL;
+	}
+	if (first->flags & NFT_SET_INTERVAL)
+		return create_lpm(p, map, first, err, errlen);
+	return create_hash(p, map, first, err, errlen);
 }

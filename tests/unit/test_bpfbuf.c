@@ -10,6 +10,7 @@
 #include "unit.h"
 
 #define NOP(b, i)	bbuf_emit(b, I_MOV64_IMM(BPF_REG_1, i))
+#define JA_TO(b, l)	bbuf_emit_jmp(b, BPF_JMP | BPF_JA, 0, 0, 0, l)
 
 static void nops(struct bbuf *b, int n)
 {
@@ -249,15 +250,19 @@ static int islands_fenced(const struct bbuf *b)
 	return 1;
 }
 
-/* blocks of n nops, each ending in a ja to the next (a gap after it) */
+/*
+ * blocks of n + 1 instructions: nops, a jump over an exit (a gap after
+ * it); `ja` to the next instruction would be dropped
+ */
 static void blocks(struct bbuf *b, int nblocks, int n)
 {
 	int i, l;
 
 	for (i = 0; i < nblocks; i++) {
-		nops(b, n);
+		nops(b, n - 1);
 		l = bbuf_label_new(b);
-		bbuf_emit_jmp(b, BPF_JMP | BPF_JA, 0, 0, 0, l);
+		jeq(b, 0, l);
+		bbuf_emit(b, I_EXIT());
 		bbuf_label_bind(b, l);
 	}
 }
@@ -337,6 +342,37 @@ UNIT_TEST(bpfbuf_unbound_label)
 	jeq(&b, 0, l);
 	bbuf_emit(&b, I_EXIT());
 	CHECK(bbuf_finish(&b) < 0);
+	bbuf_free(&b);
+}
+
+/* `ja l` right before l is dropped: the code falls through */
+UNIT_TEST(bpfbuf_ja_to_next_dropped)
+{
+	struct bbuf b;
+	int l, m, other;
+
+	bbuf_init(&b);
+	l = bbuf_label_new(&b);
+	m = bbuf_label_new(&b);
+	other = bbuf_label_new(&b);
+	NOP(&b, 1);					/* 0 */
+	JA_TO(&b, l);					/* dropped */
+	bbuf_label_bind(&b, l);
+	CHECK(!b.dead);
+	CHECK_EQ(b.len, 1);
+	CHECK_EQ(b.label_refs[l], 0);
+	CHECK_EQ(b.ngap, 0);
+	/* a ja to another label stays, and so does the gap after it */
+	jeq(&b, 1, m);					/* 1 -> 4 */
+	JA_TO(&b, other);				/* 2 -> 3 */
+	bbuf_label_bind(&b, m);
+	CHECK_EQ(b.len, 3);
+	bbuf_label_bind(&b, other);			/* not dropped: */
+	CHECK_EQ(b.len, 3);				/* m is at 3 */
+	bbuf_emit(&b, I_EXIT());			/* 3 */
+	CHECK_EQ(bbuf_finish(&b), 0);
+	CHECK_EQ(b.insn[1].off, 1);
+	CHECK_EQ(b.insn[2].off, 0);
 	bbuf_free(&b);
 }
 

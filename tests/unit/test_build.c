@@ -324,7 +324,7 @@ static void check_sets(struct nftj_ruleset *rs)
 {
 	const struct imr_stmt *s;
 	const struct imr_rule *r;
-	int named;
+	int named, a, b;
 
 	CHECK_EQ(build(rs, NFPROTO_IPV4, "c", IMR_CAP_ALL), 0);
 	CHECK_EQ(prog.chains[0].first_unsupported, -1);
@@ -372,6 +372,18 @@ static void check_sets(struct nftj_ruleset *rs)
 	CHECK_EQ(r->stmts[0].type, IMR_S_LOOKUP);
 	CHECK_EQ(r->stmts[0].set, named);
 	CHECK(is_payload(r->stmts[0].expr, IMR_BASE_NH, 16, 4, true));
+
+	/* the two port sets share a BPF map, the address set has its own;
+	 * every set a tag of its own */
+	a = rule_at("c", 0)->stmts[1].set;
+	b = rule_at("c", 2)->stmts[1].set;
+	CHECK_EQ(prog.nset_maps, 2);
+	CHECK_EQ(prog.sets[a].map, prog.sets[b].map);
+	CHECK(prog.sets[named].map != prog.sets[a].map);
+	CHECK(prog.sets[a].map < 2 && prog.sets[named].map < 2);
+	CHECK(prog.sets[a].tag != prog.sets[b].tag);
+	CHECK(prog.sets[named].tag != prog.sets[a].tag &&
+	      prog.sets[named].tag != prog.sets[b].tag);
 	imr_prog_free(&prog);
 
 	/* without set support every lookup is left to the interpreter */

@@ -20,6 +20,7 @@
 
 #include "jit.h"
 #include "netns_util.h"
+#include "opt.h"
 #include "testrun.h"
 #include "unit.h"
 
@@ -129,10 +130,13 @@ static void print_log_tail(const char *log)
 }
 
 /* compile and load base chain t/chain; skip the test without BPF */
+/* optimizer passes off in prog_build() (OPT_*), for one test at a time */
+static unsigned int build_no_opt;
+
 static int prog_build(const struct nftj_ruleset *rs, uint32_t family,
 		      const char *chain, enum nftj_target target)
 {
-	NFTJ_BUILD_OPTS(o, .target = target);
+	NFTJ_BUILD_OPTS(o, .target = target, .no_opt = build_no_opt);
 	int err;
 
 	err = nftj_prog_build(&jp, rs, family, "t", chain, &o);
@@ -1235,12 +1239,17 @@ static void check_long_base(struct nftj_ruleset *rs)
 	check_long(rs, false);
 }
 
+static void check_long_regular(struct nftj_ruleset *rs)
+{
+	check_long(rs, true);
+}
+
 /*
  * A regular chain is one subprogram and cannot be split into tail-called
- * segments: one far beyond the verifier's branch budget is left to the
- * interpreter, cleanly, from the rule that jumps to it.
+ * segments: without trees, one far beyond the verifier's branch budget
+ * is left to the interpreter, cleanly, from the rule that jumps to it.
  */
-static void check_long_regular(struct nftj_ruleset *rs)
+static void check_long_regular_no_tree(struct nftj_ruleset *rs)
 {
 	uint8_t p[PKT_BUF];
 	size_t n;
@@ -1261,9 +1270,17 @@ UNIT_TEST(codegen_long_base_chain)
 	NETNS_TEST_MADE(long_ruleset(false), check_long_base);
 }
 
+/* as decision trees, a long regular chain is one function */
 UNIT_TEST(codegen_long_regular_chain)
 {
 	NETNS_TEST_MADE(long_ruleset(true), check_long_regular);
+}
+
+UNIT_TEST(codegen_long_regular_chain_no_tree)
+{
+	build_no_opt = 1u << OPT_TREE;
+	NETNS_TEST_MADE(long_ruleset(true), check_long_regular_no_tree);
+	build_no_opt = 0;
 }
 
 /* ---- many chains ----------------------------------------------------- */

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * setmap_range_prefixes(): the split of an interval into LPM prefixes,
- * checked against brute force and against the classic minimal count.
+ * checked against brute force and against the classic minimal count;
+ * setmap_create(): sets of one layout in one map, told apart by tags.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <linux/netfilter/nf_tables.h>
 
 #include "setmap.h"
 #include "unit.h"
@@ -339,4 +344,126 @@ UNIT_TEST(setmap_prefixes_errors)
 	hi[0] = 254;
 	CHECK_EQ(setmap_range_prefixes(lo, hi, 1, collect_fn, &c), -EIO);
 	CHECK_EQ(c.n, 2);
+}
+
+/* ---- shared maps: the sets of one layout, told apart by their tags --- */
+
+static void elem(struct nftj_set_elem *e, const void *key, uint32_t len,
+		 uint32_t flags)
+{
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, key, len);
+	e->key_len = len;
+	e->flags = flags;
+}
+
+static void set_init(struct nftj_set *s, const char *name, uint32_t flags,
+		     uint32_t key_len, struct nftj_set_elem *elems, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	strcpy(s->name, name);
+	s->flags = flags;
+	s->key_len = key_len;
+	s->elems = elems;
+	s->nelems = n;
+}
+
+/* found in map fd under tag: 1, not found: 0; LPM keys get a length */
+static int shared_lookup(int fd, bool lpm, uint32_t tag, const void *key,
+			 uint32_t len)
+{
+	uint8_t k[8 + 16];
+	uint32_t v, plen = 32 + 8 * len;
+	size_t off = 0;
+
+	if (lpm) {
+		memcpy(k, &plen, 4);
+		off = 4;
+	}
+	memcpy(k + off, &tag, 4);
+	memcpy(k + off + 4, key, len);
+	return bpf_map_lookup_elem(fd, k, &v) ? 0 : (int)v;
+}
+
+UNIT_TEST(setmap_shared_tags)
+{
+	static const uint8_t p22[] = { 0, 22 }, p80[] = { 0, 80 },
+		p443[] = { 1, 187 }, p8080[] = { 0x1f, 0x90 };
+	static const uint8_t n10[] = { 10, 0, 0, 0 }, n11[] = { 11, 0, 0, 0 },
+		n101[] = { 10, 1, 0, 0 }, n102[] = { 10, 2, 0, 0 },
+		a1023[] = { 10, 1, 2, 3 }, a1201[] = { 10, 2, 0, 1 },
+		a1101[] = { 11, 0, 0, 1 }, a905[] = { 9, 0, 0, 5 };
+	struct nftj_set_elem ea[2], eb[3], ec[2], ed[2];
+	struct nftj_set ns[4];
+	struct imr_set is[4];
+	struct imr_prog p;
+	struct bpf_map_info info;
+	uint32_t ilen = sizeof(info);
+	char err[256];
+	int h, l;
+
+	/* a: { 22, 80 }; b: { 80, 443, * } (catch-all not stored) */
+	elem(&ea[0], p22, 2, 0);
+	elem(&ea[1], p80, 2, 0);
+	elem(&eb[0], p80, 2, 0);
+	elem(&eb[1], p443, 2, 0);
+	elem(&eb[2], p8080, 2, NFT_SET_ELEM_CATCHALL);
+	/* c: 10.0.0.0/8; d: 10.1.0.0/16 (interval starts and ends) */
+	elem(&ec[0], n10, 4, 0);
+	elem(&ec[1], n11, 4, NFT_SET_ELEM_INTERVAL_END);
+	elem(&ed[0], n101, 4, 0);
+	elem(&ed[1], n102, 4, NFT_SET_ELEM_INTERVAL_END);
+	set_init(&ns[0], "a", 0, 2, ea, 2);
+	set_init(&ns[1], "b", 0, 2, eb, 3);
+	set_init(&ns[2], "c", NFT_SET_INTERVAL, 4, ec, 2);
+	set_init(&ns[3], "d", NFT_SET_INTERVAL, 4, ed, 2);
+	CHECK(setmap_same_layout(&ns[0], &ns[1]));
+	CHECK(setmap_same_layout(&ns[2], &ns[3]));
+	CHECK(!setmap_same_layout(&ns[0], &ns[2]));
+	memset(is, 0, sizeof(is));
+	memset(&p, 0, sizeof(p));
+	is[0] = (struct imr_set){ .nset = &ns[0], .map = 0, .tag = 0 };
+	is[1] = (struct imr_set){ .nset = &ns[1], .map = 0, .tag = 1 };
+	is[2] = (struct imr_set){ .nset = &ns[2], .map = 1, .tag = 2 };
+	is[3] = (struct imr_set){ .nset = &ns[3], .map = 1, .tag = 3 };
+	p.sets = is;
+	p.nsets = 4;
+	p.nset_maps = 2;
+
+	h = setmap_create(&p, 0, err, sizeof(err));
+	if (h == -EPERM)
+		UNIT_SKIP("creating BPF maps not permitted");
+	CHECK(h >= 0);
+	memset(&info, 0, sizeof(info));
+	CHECK_EQ(bpf_obj_get_info_by_fd(h, &info, &ilen), 0);
+	CHECK_EQ(info.type, BPF_MAP_TYPE_HASH);
+	CHECK_EQ(info.key_size, 4 + 2);
+	CHECK_EQ(info.max_entries, 4);	/* the elements of both sets */
+	CHECK_EQ(shared_lookup(h, false, 0, p22, 2), 1);
+	CHECK_EQ(shared_lookup(h, false, 0, p80, 2), 1);
+	CHECK_EQ(shared_lookup(h, false, 0, p443, 2), 0);
+	CHECK_EQ(shared_lookup(h, false, 1, p22, 2), 0);
+	CHECK_EQ(shared_lookup(h, false, 1, p80, 2), 1);
+	CHECK_EQ(shared_lookup(h, false, 1, p443, 2), 1);
+	CHECK_EQ(shared_lookup(h, false, 1, p8080, 2), 0);
+	CHECK_EQ(shared_lookup(h, false, 2, p80, 2), 0);
+	close(h);
+
+	l = setmap_create(&p, 1, err, sizeof(err));
+	CHECK(l >= 0);
+	ilen = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	CHECK_EQ(bpf_obj_get_info_by_fd(l, &info, &ilen), 0);
+	CHECK_EQ(info.type, BPF_MAP_TYPE_LPM_TRIE);
+	CHECK_EQ(info.key_size, 4 + 4 + 4);
+	CHECK_EQ(shared_lookup(l, true, 2, a1023, 4), 1);
+	CHECK_EQ(shared_lookup(l, true, 2, a1201, 4), 1);
+	CHECK_EQ(shared_lookup(l, true, 2, a1101, 4), 0);
+	CHECK_EQ(shared_lookup(l, true, 3, a1023, 4), 1);
+	CHECK_EQ(shared_lookup(l, true, 3, a1201, 4), 0);
+	CHECK_EQ(shared_lookup(l, true, 3, a905, 4), 0);
+	CHECK_EQ(shared_lookup(l, true, 0, a1023, 4), 0);
+	close(l);
+
+	CHECK_EQ(setmap_create(&p, 2, err, sizeof(err)), -EINVAL);
 }

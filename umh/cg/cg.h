@@ -27,7 +27,8 @@
 #define R_FP BPF_REG_10
 
 #define FP_STATS	(-8)
-#define FP_KEY		(-80)	/* u32 prefix length */
+#define FP_KEYLEN	(-84)	/* u32 LPM prefix length, in the scratch */
+#define FP_KEY		(-80)	/* u32: array map key; a set's tag */
 #define FP_KEYDATA	(-76)
 #define FP_SCRATCH	(-96)
 #define FP_REGS		CG_FP_REGS	/* kernel target, see codegen.h */

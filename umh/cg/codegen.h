@@ -14,8 +14,9 @@
  *   memory order) and R2 (bytes 8..15).
  * Stack of every frame (CG_FRAME bytes):
  *   fp-8   statistics map value pointer (test target)
- *   fp-80  set key buffer: u32 prefix length (LPM) then the key at fp-76
- *          (test target)
+ *   fp-84  set lookups (test and link targets): u32 LPM prefix length,
+ *          written after the key is built (it is in the scratch), then
+ *          the set's u32 tag at fp-80 and the key at fp-76 (setmap.h)
  *   fp-20  u32, main frame: R9 on its way through the stack where the
  *          header walk ends (pktinfo.c: the verifier forgets the walk's
  *          constants); in tree runs the best rule so far (forest.c)
@@ -58,6 +59,8 @@ enum nftj_target {
 #define CG_T_WHOLE_CHAIN	0x08	/* cannot leave rules to the
 					 * interpreter: all or nothing */
 #define CG_T_LINK_BTF		0x10	/* needs linkbtf_get() */
+#define CG_T_DECIDER		0x20	/* the program reports the deciding
+					 * rule (ops->decided emits code) */
 
 struct cg_target_ops;
 
@@ -121,7 +124,8 @@ struct cg_maps {
 	int prog_array_fd;	/* segments of a long base chain */
 	int stats_fd;		/* test target: counters and decision */
 	int meta_fd;		/* test target: struct nftj_test_meta */
-	int *set_fd;		/* owned array: per IMR set */
+	int *set_fd;		/* owned array: per set map
+				 * (imr_set.map, setmap.h) */
 	int *lookup_fd;		/* owned array: per cg_plan.lookups */
 };
 
@@ -200,6 +204,17 @@ struct cg_plan {
 	struct cg_forest *forests;
 	size_t nforests;
 	struct pred_chain *pc;
+	/*
+	 * The tree runs of regular chains as forests (forests_chain[k]: the
+	 * chain of cforests[k]), with the predicates of each such chain
+	 * (cpc[chain], NULL where none; ncpc entries): planned once, the
+	 * same code wherever the chain's function is emitted.
+	 */
+	struct cg_forest *cforests;
+	size_t *forests_chain;
+	size_t ncforests;
+	struct pred_chain **cpc;
+	size_t ncpc;
 	uint32_t tree_rules;	/* rules in forests */
 	uint32_t trees;		/* trees in them, */
 	uint32_t tree_depth;	/*   the deepest leaf, */
@@ -225,6 +240,9 @@ struct cg_plan {
 int cg_plan(const struct imr_prog *p, enum nftj_target target,
 	    const struct cg_opts *opts, struct cg_plan *plan);
 void cg_plan_free(struct cg_plan *plan);
+/* the forest of regular chain `chain` that starts at `rule`, or NULL */
+const struct cg_forest *cg_plan_chain_forest(const struct cg_plan *plan,
+					     size_t chain, size_t rule);
 /* instructions of the largest forest segment seg holds, 0: none */
 size_t cg_plan_seg_forest_insns(const struct cg_plan *plan, size_t seg);
 

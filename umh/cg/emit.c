@@ -301,9 +301,19 @@ static uint64_t be_num(const uint8_t *v, int len)
 
 static void mask_len(struct cg *c, int reg, int len, int vlen);
 
+/*
+ * The first len bytes of reg (memory order) as a big-endian number.  A
+ * byte is itself; be16 and be32 keep only the bytes they swap.
+ */
 static void to_be_num(struct cg *c, int reg, int len, int vlen)
 {
+	if (len == 2 || len == 4) {
+		E(c, I_BSWAP(reg, 8 * len));
+		return;
+	}
 	mask_len(c, reg, len, vlen);	/* drop bytes beyond the compared */
+	if (len == 1)
+		return;
 	E(c, I_BSWAP(reg, 64));
 	if (len < 8)
 		E(c, I_ALU64_IMM(BPF_RSH, reg, 64 - 8 * len));
@@ -497,21 +507,28 @@ static int catchall_elem(const struct nftj_set *set)
 	return -1;
 }
 
-/* look the key up; R0 = element value or NULL */
+/*
+ * look the key up; R0 = element value or NULL.  The set's map is shared
+ * with the sets of its layout: the key is prefixed by the set's tag
+ * (setmap.h), which is written after build_key() as its loads may use
+ * the scratch around FP_KEYLEN.
+ */
 static void emit_set_lookup(struct cg *c, const struct imr_stmt *s, int fail)
 {
-	const struct nftj_set *set = c->p->sets[s->set].nset;
-	bool lpm = set->flags & NFT_SET_INTERVAL;
+	const struct imr_set *is = &c->p->sets[s->set];
+	bool lpm = is->nset->flags & NFT_SET_INTERVAL;
 
 	build_key(c, s->expr, fail);
+	E(c, I_ST(BPF_W, R_FP, FP_KEY, (int32_t)is->tag));
 	bbuf_emit_ld_map_fd(c->b, R1, c->maps->set_fd ?
-			    c->maps->set_fd[s->set] : -1);
+			    c->maps->set_fd[is->map] : -1);
 	E(c, I_MOV64_REG(R2, R_FP));
 	if (lpm) {
-		E(c, I_ST(BPF_W, R_FP, FP_KEY, (int32_t)(set->key_len * 8)));
-		E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEY));
+		E(c, I_ST(BPF_W, R_FP, FP_KEYLEN,
+			  (int32_t)(32 + is->nset->key_len * 8)));
+		E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEYLEN));
 	} else {
-		E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEYDATA));
+		E(c, I_ALU64_IMM(BPF_ADD, R2, FP_KEY));
 	}
 	E(c, I_CALL(BPF_FUNC_map_lookup_elem));
 }
@@ -846,8 +863,17 @@ static void emit_subprog(struct cg *c, int chain)
 	E(c, I_MOV64_REG(R_CTX, R1));
 	E(c, I_MOV64_REG(R_PKT, R2));
 	c->t->ops->subprog_prologue(c, ch);
-	for (i = 0; i < ch->nrules; i++)
+	for (i = 0; i < ch->nrules; i++) {
+		const struct cg_forest *f = c->plan ?
+			cg_plan_chain_forest(c->plan, (size_t)chain, i) : NULL;
+
+		if (f) {
+			cg_emit_forest(c, c->plan->cpc[chain], f);
+			i = f->to - 1;
+			continue;
+		}
 		cg_emit_rule(c, &ch->rules[i]);
+	}
 	emit_chain_return(c);
 }
 

@@ -89,8 +89,17 @@ static unsigned int chain_cost(struct cg *c, int chain)
 		c->plan_err = -ENOMEM;
 		return UINT32_MAX / 2;
 	}
-	for (i = 0; i < ch->nrules; i++)
+	for (i = 0; i < ch->nrules; i++) {
+		const struct cg_forest *f = c->plan ?
+			cg_plan_chain_forest(c->plan, chain, i) : NULL;
+
+		if (f) {
+			cost += f->cost;
+			i = f->to - 1;
+			continue;
+		}
 		cost += rule_cost(c, &ch->rules[i], direct);
+	}
 	set_calls(c, chain, direct);
 	free(direct);
 	c->chain_cost[chain] = cost;
@@ -265,19 +274,20 @@ static size_t forest_budget(const struct cg *c)
 }
 
 /* the forest of rules [from, to) if it fits one: 0, -E2BIG, -errno */
-static int plan_forest(struct plan_state *s, uint32_t from, uint32_t to,
-		       struct cg_forest *f, size_t *insns)
+static int plan_forest(struct plan_state *s, const struct pred_chain *pc,
+		       uint32_t from, uint32_t to, struct cg_forest *f,
+		       size_t *insns)
 {
 	struct cg *c = s->c;
 	struct bbuf scratch, *saved = c->b;
 	int err;
 
-	err = cg_forest_make(s->plan->pc, from, to, f);
+	err = cg_forest_make(pc, from, to, f);
 	if (err)
 		return err;
 	bbuf_init(&scratch);
 	c->b = &scratch;
-	cg_emit_forest(c, s->plan->pc, f);
+	cg_emit_forest(c, pc, f);
 	err = bbuf_finish(&scratch);
 	*insns = scratch.len;
 	f->insns = scratch.len;
@@ -290,16 +300,20 @@ static int plan_forest(struct plan_state *s, uint32_t from, uint32_t to,
 	return err;
 }
 
-static int plan_add_forest(struct cg_plan *plan, const struct cg_forest *f)
+/* forest f of the base chain (base) or of a regular chain, and its stats */
+static int plan_add_forest(struct cg_plan *plan, const struct cg_forest *f,
+			   bool base)
 {
+	struct cg_forest **pv = base ? &plan->forests : &plan->cforests;
+	size_t *pn = base ? &plan->nforests : &plan->ncforests;
 	struct cg_forest *v;
 	uint32_t i;
 
-	v = realloc(plan->forests, (plan->nforests + 1) * sizeof(*v));
+	v = realloc(*pv, (*pn + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	plan->forests = v;
-	v[plan->nforests++] = *f;
+	*pv = v;
+	v[(*pn)++] = *f;
 	plan->tree_rules += f->to - f->from;
 	plan->trees += f->fo->ntrees;
 	for (i = 0; i < f->fo->ntrees; i++) {
@@ -334,7 +348,7 @@ static int plan_run(struct plan_state *s, uint32_t from, uint32_t to,
 			n = to - i;
 		if (n < OPT_TREE_MIN)
 			break;
-		err = plan_forest(s, i, i + n, &f, &insns);
+		err = plan_forest(s, s->plan->pc, i, i + n, &f, &insns);
 		if (err == -E2BIG) {
 			n /= 2;
 			continue;
@@ -350,7 +364,7 @@ static int plan_run(struct plan_state *s, uint32_t from, uint32_t to,
 		}
 		s->used += f.cost;
 		s->used_insns += insns;
-		err = plan_add_forest(s->plan, &f);
+		err = plan_add_forest(s->plan, &f, true);
 		if (err) {
 			cg_forest_free(&f);
 			return err;
@@ -364,7 +378,7 @@ static int plan_run(struct plan_state *s, uint32_t from, uint32_t to,
 /* maps a program uses besides the lookups: at most */
 static size_t other_maps(const struct imr_prog *p)
 {
-	return 3 + p->nsets;	/* statistics, meta, segments, sets */
+	return 3 + p->nset_maps;	/* statistics, meta, segments, sets */
 }
 
 /* lk's code laid out: its length and conditional jumps; 0 or -errno */
@@ -450,6 +464,76 @@ static int plan_lookups(struct plan_state *s)
 	return 0;
 }
 
+const struct cg_forest *cg_plan_chain_forest(const struct cg_plan *plan,
+					     size_t chain, size_t rule)
+{
+	size_t k;
+
+	for (k = 0; k < plan->ncforests; k++)
+		if (plan->forests_chain[k] == chain &&
+		    plan->cforests[k].from == rule)
+			return &plan->cforests[k];
+	return NULL;
+}
+
+/*
+ * The tree runs of regular chain ci as forests: a regular chain is one
+ * function, the same code in every segment that calls it, so its
+ * forests are planned once, as large as one program takes.
+ */
+static int plan_chain_runs(struct plan_state *s, size_t ci)
+{
+	const struct imr_chain *ch = &s->c->p->chains[ci];
+	struct cg_plan *plan = s->plan;
+	struct pred_chain *pc;
+	struct cg_forest f;
+	uint32_t i, n;
+	size_t r, insns, *vc;
+	int err;
+
+	pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	err = pred_chain_analyze(s->c->p, ci, pc);
+	if (err) {
+		free(pc);
+		return err;
+	}
+	plan->cpc[ci] = pc;
+	for (r = 0; r < ch->nruns; r++) {
+		i = ch->runs[r].from;
+		n = CG_FOREST_RULES;
+		while (i < ch->runs[r].to) {
+			if (n > ch->runs[r].to - i)
+				n = ch->runs[r].to - i;
+			if (n < OPT_TREE_MIN)
+				break;
+			err = plan_forest(s, pc, i, i + n, &f, &insns);
+			if (err == -E2BIG) {
+				n /= 2;
+				continue;
+			}
+			if (err)
+				return err;
+			vc = realloc(plan->forests_chain,
+				     (plan->ncforests + 1) * sizeof(*vc));
+			if (!vc) {
+				cg_forest_free(&f);
+				return -ENOMEM;
+			}
+			plan->forests_chain = vc;
+			vc[plan->ncforests] = ci;
+			err = plan_add_forest(plan, &f, false);
+			if (err) {
+				cg_forest_free(&f);
+				return err;
+			}
+			i += n;
+		}
+	}
+	return 0;
+}
+
 /* the lookup at rule i as planned: 0, 1 where the program stops */
 static int plan_lookup(struct plan_state *s, const struct cg_lookup *lk)
 {
@@ -492,6 +576,7 @@ int cg_plan(const struct imr_prog *p, enum nftj_target target,
 		err = -ENOMEM;
 		goto out;
 	}
+	c.plan = plan;
 	if (ch->nruns || ch->nlookups) {
 		plan->pc = calloc(1, sizeof(*plan->pc));
 		err = plan->pc ? pred_chain_analyze(p, 0, plan->pc) : -ENOMEM;
@@ -500,6 +585,17 @@ int cg_plan(const struct imr_prog *p, enum nftj_target target,
 		if (err)
 			goto out;
 	}
+	for (k = 1; k < p->nchains && !err; k++) {
+		if (!p->chains[k].nruns)
+			continue;
+		if (!plan->cpc) {
+			plan->cpc = calloc(nch, sizeof(*plan->cpc));
+			plan->ncpc = nch;
+		}
+		err = plan->cpc ? plan_chain_runs(&s, k) : -ENOMEM;
+	}
+	if (err)
+		goto out;
 	plan->nseg = 1;
 	for (i = 0; i < end;) {
 		const struct cg_lookup *lk = li < plan->nlookups ?
@@ -575,6 +671,21 @@ void cg_plan_free(struct cg_plan *plan)
 	free(plan->lookups);
 	plan->lookups = NULL;
 	plan->nlookups = 0;
+	for (i = 0; i < plan->ncforests; i++)
+		cg_forest_free(&plan->cforests[i]);
+	free(plan->cforests);
+	free(plan->forests_chain);
+	plan->cforests = NULL;
+	plan->forests_chain = NULL;
+	plan->ncforests = 0;
+	for (i = 0; plan->cpc && i < plan->ncpc; i++) {
+		if (plan->cpc[i]) {
+			pred_chain_free(plan->cpc[i]);
+			free(plan->cpc[i]);
+		}
+	}
+	free(plan->cpc);
+	plan->cpc = NULL;
 	if (plan->pc) {
 		pred_chain_free(plan->pc);
 		free(plan->pc);

@@ -87,6 +87,7 @@ const struct cg_target cg_target_test = {
 	.caps = IMR_CAP_ALL,
 	.prog_type = BPF_PROG_TYPE_SCHED_CLS,
 	.nh_off = 14,		/* the Ethernet header comes first */
-	.flags = CG_T_STATS_MAP | CG_T_META_MAP | CG_T_SET_MAPS,
+	.flags = CG_T_STATS_MAP | CG_T_META_MAP | CG_T_SET_MAPS |
+		 CG_T_DECIDER,
 	.ops = &test_ops,
 };
