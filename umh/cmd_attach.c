@@ -57,7 +57,7 @@ static const char attach_usage[] =
 "      --genid N        attach as compiled from generation N, without\n"
 "                       retrying (tests of the kernel's stale refusal)\n"
 "      --no-opt PASSES  switch optimizer passes off (dead, shadow, fuse,\n"
-"                       all): verdicts, counters and deciding rules are the\n"
+"                       tree, lookup, all): verdicts, counters and deciding rules are the\n"
 "                       same with every pass on or off\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"
 "\n"

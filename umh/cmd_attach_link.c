@@ -67,7 +67,7 @@ static const char usage[] =
 "      --set-dormant    mark the table dormant while the program runs\n"
 "      --timeout SEC    detach after SEC seconds\n"
 "      --no-opt PASSES  switch optimizer passes off (dead, shadow, fuse,\n"
-"                       all): verdicts, counters and deciding rules are the\n"
+"                       tree, lookup, all): verdicts, counters and deciding rules are the\n"
 "                       same with every pass on or off\n"
 "  -j, --json           one JSON line when attached, one when detached\n"
 "  -n, --netns NETNS    work in network namespace NETNS\n"

@@ -127,6 +127,7 @@ void imr_prog_free(struct imr_prog *p)
 			imr_rule_release(&p->chains[i].rules[j]);
 		free(p->chains[i].rules);
 		free(p->chains[i].runs);
+		free(p->chains[i].lookups);
 	}
 	free(p->chains);
 	for (i = 0; i < p->nsets; i++) {

@@ -229,6 +229,11 @@ struct imr_chain {
 	unsigned int depth;		/* longest jump path below, 0 = leaf */
 	struct imr_run *runs;		/* tree pass: in order, disjoint */
 	size_t nruns;
+	/* lookup pass: runs of rules that test the same fields for equality
+	 * (opt_lookup_rule()), in order, disjoint; they may lie inside tree
+	 * runs, and the planner carves them out */
+	struct imr_run *lookups;
+	size_t nlookups;
 };
 
 struct imr_vmap_action {

@@ -386,6 +386,21 @@ static int check_chains(struct check *k, const struct imr_ids *ids)
 						  ch->name, m, ru->from,
 						  ru->to);
 		}
+		for (j = 0; j < ch->nlookups && !err; j++) {
+			const struct imr_run *ru = &ch->lookups[j];
+
+			if (ru->from >= ru->to || ru->to > ch->nrules ||
+			    (j && ru->from < ch->lookups[j - 1].to)) {
+				err = bad(k, "chain %s: lookup run [%u, %u) out of order or bounds",
+					  ch->name, ru->from, ru->to);
+				break;
+			}
+			for (m = ru->from; m < ru->to && !err; m++)
+				if (!imr_tree_rule_ok(&ch->rules[m]))
+					err = bad(k, "chain %s: rule %zu in lookup run [%u, %u) is not a plain accept or drop rule",
+						  ch->name, m, ru->from,
+						  ru->to);
+		}
 	}
 	err = err ?: check_ghosts(k, ids, seen);
 	nrules += p->nghosts;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -59,12 +60,84 @@ size_t nftj_prog_compiled(const struct nftj_prog *jp)
 	       ch->rules[ch->first_unsupported].pos;
 }
 
+/*
+ * The hash maps of the planned lookup runs (cg/lookup.c): key the key
+ * fields' values, value the index + 1 of the first rule with that key;
+ * frozen once filled.
+ */
+static int lookup_map(struct nftj_prog *jp, const struct cg_lookup *lk)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	uint32_t i, v, key[2];
+	const void *k;
+	int fd;
+
+	if (lk->lpm)
+		fd = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "nftj_lookup",
+				    sizeof(key), sizeof(uint32_t),
+				    lk->nelems ? lk->nelems : 1, &o);
+	else
+		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "nftj_lookup",
+				    lk->nkeys * sizeof(uint32_t),
+				    sizeof(uint32_t),
+				    lk->nelems ? lk->nelems : 1, NULL);
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < lk->nelems; i++) {
+		v = lk->value[i];
+		k = lk->keys + (size_t)i * lk->nkeys;
+		if (lk->lpm) {
+			/* struct bpf_lpm_trie_key: prefix length, then
+			 * the data in network order
+			 */
+			key[0] = lk->bits[i];
+			key[1] = htonl(lk->keys[i] << lk->shift);
+			k = key;
+		}
+		if (bpf_map_update_elem(fd, k, &v, BPF_NOEXIST))
+			goto err;
+	}
+	if (bpf_map_freeze(fd))
+		goto err;
+	return fd;
+err:
+	i = (uint32_t)errno;
+	close(fd);
+	return -(int)i;
+}
+
+static int lookup_maps(struct nftj_prog *jp)
+{
+	size_t i;
+	int fd;
+
+	if (!jp->plan.nlookups)
+		return 0;
+	jp->maps.lookup_fd = malloc(jp->plan.nlookups * sizeof(int));
+	if (!jp->maps.lookup_fd)
+		return -ENOMEM;
+	for (i = 0; i < jp->plan.nlookups; i++)
+		jp->maps.lookup_fd[i] = -1;
+	for (i = 0; i < jp->plan.nlookups; i++) {
+		fd = lookup_map(jp, &jp->plan.lookups[i]);
+		if (fd < 0) {
+			snprintf(jp->why, sizeof(jp->why),
+				 "creating a lookup map of %u elements: %s",
+				 jp->plan.lookups[i].nelems, strerror(-fd));
+			return fd;
+		}
+		jp->maps.lookup_fd[i] = fd;
+	}
+	return 0;
+}
+
 static int create_maps(struct nftj_prog *jp)
 {
 	const struct cg_target *t = cg_target_get(jp->target);
 	size_t vsize = sizeof(struct nftj_test_stats) +
 		       jp->imr.nrule_ids * sizeof(struct nftj_counter);
 	size_t i;
+	int err;
 
 	jp->maps.set_fd = calloc(jp->imr.nset_maps ? jp->imr.nset_maps : 1,
 				 sizeof(int));
@@ -87,6 +160,9 @@ static int create_maps(struct nftj_prog *jp)
 		if (jp->maps.meta_fd < 0)
 			goto err;
 	}
+	err = lookup_maps(jp);
+	if (err)
+		return err;
 	for (i = 0; (t->flags & CG_T_SET_MAPS) && i < jp->imr.nset_maps;
 	     i++) {
 		int fd = setmap_create(&jp->imr, (unsigned int)i, jp->why,
@@ -718,6 +794,10 @@ void nftj_prog_free(struct nftj_prog *jp)
 		if (jp->maps.set_fd[i] >= 0)
 			close(jp->maps.set_fd[i]);
 	free(jp->maps.set_fd);
+	for (i = 0; jp->maps.lookup_fd && i < jp->plan.nlookups; i++)
+		if (jp->maps.lookup_fd[i] >= 0)
+			close(jp->maps.lookup_fd[i]);
+	free(jp->maps.lookup_fd);
 	free(jp->log);
 	free(jp->svc);
 	nftj_kfunc_release(&jp->kfunc);

@@ -17,6 +17,11 @@
  *           of tests and accept or drop, without side effects, are marked
  *           (imr_chain.runs) for the code generator to compile as
  *           decision trees (cg/forest.c); the rules themselves stay.
+ *   lookup  maximal runs of at least OPT_LOOKUP_MIN such rules that test
+ *           the same fields for equality, one value each, or one field
+ *           for one prefix, are marked (imr_chain.lookups) for the code
+ *           generator to compile as one hash map or LPM trie lookup
+ *           (cg/lookup.c); the rules stay.
  *
  * Removed rules keep their identity (rule_by_id, counters that stay 0).
  */
@@ -34,6 +39,7 @@ static const char *const pass_names[OPT_NPASSES] = {
 	[OPT_SHADOW]	= "shadow",
 	[OPT_FUSE]	= "fuse",
 	[OPT_TREE]	= "tree",
+	[OPT_LOOKUP]	= "lookup",
 };
 
 const char *opt_pass_name(enum opt_pass_id id)
@@ -804,6 +810,134 @@ static int pass_tree(struct opt_ctx *c, size_t ci, struct pred_chain *pc)
 	return 0;
 }
 
+/* ------------------------------------------------------------- lookup */
+
+static bool key_add(struct opt_lookup_key *k, uint32_t field, uint32_t val)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < k->n && k->field[i] < field; i++)
+		;
+	if (i < k->n && k->field[i] == field)
+		return k->val[i] == val;	/* tested twice: the same value */
+	if (k->n == OPT_LOOKUP_KEYS)
+		return false;
+	for (j = k->n++; j > i; j--) {
+		k->field[j] = k->field[j - 1];
+		k->val[j] = k->val[j - 1];
+	}
+	k->field[i] = field;
+	k->val[i] = val;
+	return true;
+}
+
+bool opt_lookup_rule(const struct pred_chain *pc, const struct imr_chain *ch,
+		     size_t i, struct opt_lookup_key *k)
+{
+	const struct imr_rule *r = &ch->rules[i];
+	const struct pred_rule *pr;
+	const struct pred_stmt *st;
+	size_t j;
+
+	uint32_t bits = 0, b, w;
+	bool prefix = false, mixed = false;
+	pred_val size;
+
+	k->n = 0;
+	if (i >= pc->nrules || !tree_rule(&pc->rules[i], r))
+		return false;
+	pr = &pc->rules[i];
+	if (pr->nst != r->nstmts || pr->empty || r->nstmts < 2)
+		return false;
+	for (j = 0; j + 1 < r->nstmts; j++) {
+		st = &pr->st[j];
+		if (st->field >= pc->nfields || !st->exact || st->nivs != 1 ||
+		    pc->fields[st->field].width > 4 ||
+		    st->ivs[0].lo > st->ivs[0].hi ||
+		    st->ivs[0].hi > pred_field_max(&pc->fields[st->field]))
+			return false;
+		/* one value, or an aligned block of 2^(w - b) values */
+		w = pc->fields[st->field].width * 8;
+		size = st->ivs[0].hi - st->ivs[0].lo + 1;
+		for (b = w; b > 0 && size > ((pred_val)1 << (w - b)); b--)
+			;
+		if (size != ((pred_val)1 << (w - b)) ||
+		    (st->ivs[0].lo & (size - 1)))
+			return false;
+		if (b < w)
+			prefix = true;
+		if (j && b != bits)
+			mixed = true;
+		bits = b;
+		if (!key_add(k, st->field, (uint32_t)st->ivs[0].lo))
+			return false;
+	}
+	k->bits = bits;
+	/* a prefix only alone: one field, one prefix length */
+	return !prefix || (k->n == 1 && !mixed);
+}
+
+static bool same_fields(const struct opt_lookup_key *a,
+			const struct opt_lookup_key *b)
+{
+	return a->n == b->n &&
+	       !memcmp(a->field, b->field, a->n * sizeof(a->field[0]));
+}
+
+static int mark_lookups(struct opt_ctx *c, struct imr_chain *ch,
+			const struct pred_chain *pc);
+
+/*
+ * The fuse pass rewrites statements, and the shared analysis keeps only
+ * what they match: the statements' own analysis is made again here.
+ */
+static int pass_lookup(struct opt_ctx *c, size_t ci, struct pred_chain *pc)
+{
+	struct pred_chain fresh;
+	int err;
+
+	/* the base chain: the planner lays out its segments */
+	if (ci != 0)
+		return 0;
+	err = pred_chain_analyze(c->p, ci, &fresh);
+	if (err)
+		return err;
+	err = mark_lookups(c, &c->p->chains[ci], &fresh);
+	pred_chain_free(&fresh);
+	return err;
+}
+
+static int mark_lookups(struct opt_ctx *c, struct imr_chain *ch,
+			const struct pred_chain *pc)
+{
+	struct opt_pass_stats *st = &c->rep->pass[OPT_LOOKUP];
+	size_t i, j, end = compiled_end(ch);
+	struct opt_lookup_key a, b;
+	struct imr_run *v;
+
+	for (i = 0; i < end; i = j) {
+		if (!opt_lookup_rule(pc, ch, i, &a)) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i + 1; j < end && opt_lookup_rule(pc, ch, j, &b) &&
+		     same_fields(&a, &b); j++)
+			;
+		if (j - i < OPT_LOOKUP_MIN)
+			continue;
+		v = realloc(ch->lookups, (ch->nlookups + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ch->lookups = v;
+		v[ch->nlookups].from = (uint32_t)i;
+		v[ch->nlookups].to = (uint32_t)j;
+		ch->nlookups++;
+		st->runs++;
+		st->run_rules += (uint32_t)(j - i);
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ pipeline */
 
 typedef int (*pass_fn)(struct opt_ctx *c, size_t ci, struct pred_chain *pc);
@@ -813,6 +947,7 @@ static const pass_fn passes[OPT_NPASSES] = {
 	[OPT_SHADOW]	= pass_shadow,
 	[OPT_FUSE]	= pass_fuse,
 	[OPT_TREE]	= pass_tree,
+	[OPT_LOOKUP]	= pass_lookup,
 };
 
 static double now_ms(void)

@@ -22,11 +22,14 @@ enum opt_pass_id {
 	OPT_SHADOW,	/* rules an earlier rule decides for whole */
 	OPT_FUSE,	/* a rule's tests of one field as one test */
 	OPT_TREE,	/* runs of plain rules as decision trees */
+	OPT_LOOKUP,	/* runs of equality or prefix rules as map lookups */
 	OPT_NPASSES,
 };
 
 #define OPT_ALL		((1u << OPT_NPASSES) - 1)
 #define OPT_TREE_MIN	8	/* rules in the shortest tree run */
+#define OPT_LOOKUP_MIN	16	/* rules in the shortest lookup run */
+#define OPT_LOOKUP_KEYS	8	/* key fields of a lookup at most */
 
 /* a rule a pass removed, for the lint users read */
 struct opt_note {
@@ -41,7 +44,7 @@ struct opt_pass_stats {
 	uint32_t rules_removed;
 	uint32_t tests_before;	/* OPT_FUSE: tests it rewrote, */
 	uint32_t tests_after;	/*   and what they became */
-	uint32_t runs;		/* OPT_TREE: runs chosen, */
+	uint32_t runs;		/* OPT_TREE, OPT_LOOKUP: runs chosen, */
 	uint32_t run_rules;	/*   the rules in them */
 	double ms;
 };
@@ -61,6 +64,27 @@ int opt_parse_passes(const char *list, unsigned int *mask, char *why,
 /* "rule handle 42 can never match: rule handle 17 catches all its packets" */
 int opt_note_print(const struct imr_prog *p, const struct opt_note *n,
 		   char *buf, size_t size);
+
+/*
+ * A rule a lookup run may hold (OPT_LOOKUP): a plain accept or drop rule
+ * without side effects whose every test is exactly "field == value" on a
+ * field of at most 4 bytes, or that tests one such field for one prefix
+ * (an aligned block of values).  Its key: the fields it tests, in
+ * increasing field index, at most OPT_LOOKUP_KEYS, and the value of
+ * each; bits, the prefix length of a one-field key (the field's width
+ * in bits for a value).  False for any other rule.
+ */
+struct pred_chain;
+
+struct opt_lookup_key {
+	uint32_t n;
+	uint32_t field[OPT_LOOKUP_KEYS];
+	uint32_t val[OPT_LOOKUP_KEYS];
+	uint32_t bits;
+};
+
+bool opt_lookup_rule(const struct pred_chain *pc, const struct imr_chain *ch,
+		     size_t i, struct opt_lookup_key *k);
 
 /* run every pass not in `off`, in order; 0 or -ENOMEM */
 int imr_optimize(struct imr_prog *p, unsigned int off, struct opt_report *rep);

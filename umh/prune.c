@@ -10,24 +10,31 @@
 
 #include "pass.h"
 
+/* runs end where the program does */
+static void cut_runs(struct imr_run *runs, size_t *nruns, size_t rule)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < *nruns; i++) {
+		if (runs[i].from >= rule)
+			break;
+		runs[n] = runs[i];
+		if (runs[n].to > rule)
+			runs[n].to = (uint32_t)rule;
+		n++;
+	}
+	*nruns = n;
+}
+
 void imr_cut(struct imr_prog *p, size_t rule, const char *reason)
 {
 	struct imr_chain *ch = &p->chains[0];
-	size_t i, n = 0;
 
 	imr_unsupported(&ch->rules[rule], "%s", reason);
 	if (ch->first_unsupported < 0 || (size_t)ch->first_unsupported > rule)
 		ch->first_unsupported = (int)rule;
-	/* tree runs end where the program does */
-	for (i = 0; i < ch->nruns; i++) {
-		if (ch->runs[i].from >= rule)
-			break;
-		ch->runs[n] = ch->runs[i];
-		if (ch->runs[n].to > rule)
-			ch->runs[n].to = (uint32_t)rule;
-		n++;
-	}
-	ch->nruns = n;
+	cut_runs(ch->runs, &ch->nruns, rule);
+	cut_runs(ch->lookups, &ch->nlookups, rule);
 }
 
 /* ---- services the program keeps ---------------------------------------- */

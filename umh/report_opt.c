@@ -30,6 +30,15 @@ static void tree_stats(const struct cg_plan *plan, json_t *o)
 	json_object_set_new(o, "leaf_rules", json_integer(plan->tree_cand));
 }
 
+/* what the lookup pass's runs became: maps, their rules and elements */
+static void lookup_stats(const struct cg_plan *plan, json_t *o)
+{
+	json_object_set_new(o, "maps", json_integer(plan->nlookups));
+	json_object_set_new(o, "map_rules", json_integer(plan->lookup_rules));
+	json_object_set_new(o, "elements", json_integer(plan->lookup_elems));
+	json_object_set_new(o, "lpm_maps", json_integer(plan->lookup_lpm));
+}
+
 json_t *report_opt(const struct nftj_prog *jp)
 {
 	const struct opt_report *rep = &jp->opt;
@@ -57,6 +66,12 @@ json_t *report_opt(const struct nftj_prog *jp)
 			json_object_set_new(o, "run_rules",
 					    json_integer(st->run_rules));
 			tree_stats(&jp->plan, o);
+		}
+		if (id == OPT_LOOKUP) {
+			json_object_set_new(o, "runs", json_integer(st->runs));
+			json_object_set_new(o, "run_rules",
+					    json_integer(st->run_rules));
+			lookup_stats(&jp->plan, o);
 		}
 		json_array_append_new(passes, o);
 	}
@@ -98,6 +113,23 @@ static void print_tree(FILE *f, json_t *p)
 		jint(p, "depth"), jint(p, "leaves"), jint(p, "max_leaf"));
 }
 
+/* "1 run of 999 rules: 1 map (999 rules, 998 elements)" */
+static void print_lookup(FILE *f, json_t *p)
+{
+	json_int_t runs = jint(p, "runs"), maps = jint(p, "maps");
+
+	fprintf(f, " %lld run%s of %lld rules", runs, runs == 1 ? "" : "s",
+		jint(p, "run_rules"));
+	if (!maps)
+		return;
+	fprintf(f, ": %lld map%s (%lld rules, %lld elements", maps,
+		maps == 1 ? "" : "s", jint(p, "map_rules"),
+		jint(p, "elements"));
+	if (jint(p, "lpm_maps"))
+		fprintf(f, ", %lld LPM", jint(p, "lpm_maps"));
+	fputc(')', f);
+}
+
 /* "  optimizer: dead -1 rule, shadow -3 rules, fuse 12 tests -> 7" */
 void report_opt_print(FILE *f, json_t *opt, const char *indent)
 {
@@ -123,6 +155,8 @@ void report_opt_print(FILE *f, json_t *opt, const char *indent)
 					p, "tests_before")),
 				json_integer_value(json_object_get(
 					p, "tests_after")));
+		else if (json_object_get(p, "maps"))
+			print_lookup(f, p);
 		else if (json_object_get(p, "runs"))
 			print_tree(f, p);
 		else

@@ -130,11 +130,42 @@ json "compile --no-opt=tree: no trees" \
 	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0].items() >= {"ran": False, "runs": 0, "trees": 0, "depth": 0}.items()' \
 	-- "$JIT" -n "$NS" compile -j --no-load -t t --no-opt=tree
 if "$JIT" -n "$NS" compile --no-load -t t |
-	grep -Eq "tree 1 run of 200 rules: [0-9]+ trees? \(200 rules\), depth [0-9]+, [0-9]+ leaves of <= [0-9]+$"; then
+	grep -Eq "tree 1 run of 200 rules: [0-9]+ trees? \(200 rules\), depth [0-9]+, [0-9]+ leaves of <= [0-9]+(, lookup|$)"; then
 	ok "compile: the trees in the text report"
 else
 	fail "compile: the trees in the text report"
 fi
+ip netns exec "$NS" nft delete table ip t
+# the lookup pass: runs of (daddr, udp dport) pairs as hash map lookups,
+# the first rule of a repeated key in the map (shadow off keeps it)
+ip netns exec "$NS" nft -f tests/rulesets/085-lookup-pairs.nft
+for target in test link; do
+	json "compile --target $target -j: the lookup pass's runs, maps and elements" \
+		'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "lookup"][0].items() >= {"ran": True, "runs": 2, "run_rules": 47, "maps": 2, "map_rules": 47, "elements": 43, "lpm_maps": 1}.items() and d["compile"][0]["verifier"] == "ok"' \
+		-- "$JIT" -n "$NS" compile -j -t t --target $target --no-opt=shadow
+done
+json "compile --no-opt=lookup: no maps, the run stays trees" \
+	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "lookup"][0].items() >= {"ran": False, "runs": 0, "maps": 0, "elements": 0}.items() and [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0]["tree_rules"] == 54' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t --no-opt=lookup
+json "compile --target kernel: lookup runs stay trees" \
+	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "lookup"][0].items() >= {"ran": True, "runs": 2, "maps": 0}.items() and [p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "tree"][0]["tree_rules"] == 54' \
+	-- "$JIT" -n "$NS" compile -j --no-load -t t --target kernel
+if "$JIT" -n "$NS" compile --no-load -t t |
+	grep -Eq "lookup 2 runs of 43 rules: 2 maps \(43 rules, 43 elements, 1 LPM\)$"; then
+	ok "compile: the lookups in the text report"
+else
+	fail "compile: the lookups in the text report"
+fi
+ip netns exec "$NS" nft delete table ip t
+# prefix runs as LPM tries: the th dport run with the shadow pass on, and
+# the ip saddr run too with it off (the covered prefixes left out)
+ip netns exec "$NS" nft -f tests/rulesets/086-lookup-prefixes.nft
+json "compile -j: a prefix run as an LPM trie" \
+	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "lookup"][0].items() >= {"runs": 1, "maps": 1, "lpm_maps": 1, "elements": 18}.items() and d["compile"][0]["verifier"] == "ok"' \
+	-- "$JIT" -n "$NS" compile -j -t t --target link
+json "compile --no-opt=shadow -j: covered prefixes left out of the tries" \
+	'[p for p in d["compile"][0]["optimizer"]["passes"] if p["name"] == "lookup"][0].items() >= {"runs": 2, "run_rules": 46, "maps": 2, "lpm_maps": 2, "elements": 29}.items() and d["compile"][0]["verifier"] == "ok"' \
+	-- "$JIT" -n "$NS" compile -j -t t --no-opt=shadow
 ip netns exec "$NS" nft delete table ip t
 # sets and jumps after the IPv6 extension header walk: the verifier's
 # states where the walk ends compare equal (pktinfo.c, pktinfo_forget())

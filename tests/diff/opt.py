@@ -23,7 +23,7 @@ import re
 from collections import namedtuple
 
 # nft-jit's optimizer passes, in pipeline order (umh/opt.c pass_names).
-PASSES = ("dead", "shadow", "fuse", "tree")
+PASSES = ("dead", "shadow", "fuse", "tree", "lookup")
 
 Config = namedtuple("Config", "name off")   # off: tuple of pass names
 
@@ -68,7 +68,7 @@ def flags(cfg):
 def known_passes(nft_jit, ns, table="t", chain="c", family=None):
     """The passes nft-jit names when told an unknown one, or None.
 
-    nft-jit answers `unknown pass 'x' (passes: dead, shadow, fuse, tree, all)`;
+    nft-jit answers `unknown pass 'x' (passes: dead, shadow, fuse, tree, lookup, all)`;
     the harness's PASSES should name every pass but `all`.
     """
     import subprocess

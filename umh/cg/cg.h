@@ -231,6 +231,20 @@ enum cg_leaf_test cg_leaf_test(const struct pred_stmt *st,
 void cg_emit_forest(struct cg *c, const struct pred_chain *pc,
 		    const struct cg_forest *f);
 
+/*
+ * lookup.c: a lookup run of the base chain's rules [from, to) (every one
+ * opt_lookup_rule() of pc) as a hash map lookup; -EINVAL when one is not
+ */
+int cg_lookup_make(const struct pred_chain *pc, const struct imr_chain *ch,
+		   uint32_t from, uint32_t to, struct cg_lookup *lk);
+void cg_lookup_free(struct cg_lookup *lk);
+/* conditional jumps on the longest path of its dispatch to a rule */
+size_t cg_lookup_depth(const struct cg_lookup *lk);
+/* the run's code, map maps->lookup_fd[map]; falls through when no rule
+ * of it matches */
+void cg_emit_lookup(struct cg *c, const struct pred_chain *pc,
+		    const struct cg_lookup *lk, size_t map);
+
 /* emit.c: what every target shares */
 int cg_init(struct cg *c, const struct imr_prog *p, const struct cg_target *t,
 	    const struct cg_opts *opts, const struct cg_maps *maps,

@@ -126,6 +126,49 @@ struct cg_maps {
 	int meta_fd;		/* test target: struct nftj_test_meta */
 	int *set_fd;		/* owned array: per set map
 				 * (imr_set.map, setmap.h) */
+	int *lookup_fd;		/* owned array: per cg_plan.lookups */
+};
+
+/*
+ * A lookup run of the base chain (imr_chain.lookups, the optimizer's
+ * lookup pass) as one BPF_MAP_TYPE_HASH lookup (cg/lookup.c): the key is
+ * the values of its key fields (pred.h fields of at most 4 bytes, in
+ * increasing field index), one u32 each in host order; the value the
+ * index + 1 of the first rule of the run with that key, with
+ * CG_LOOKUP_DROP set when its verdict is drop.  A run of prefixes of one
+ * field is an LPM trie instead, without the prefixes an earlier one
+ * covers (they can never decide), so that the longest match is the
+ * first.  The loader
+ * creates the map from keys[] and rule[] (jit.c).
+ */
+#define CG_LOOKUP_KEYS		8
+#define CG_LOOKUP_DROP		0x80000000U
+/*
+ * Maps one program may use (the verifier's MAX_USED_MAPS): lookups are
+ * made only while the statistics, meta and segment maps, every set and
+ * the lookups fit.
+ */
+#define CG_MAX_MAPS		64
+
+struct cg_lookup {
+	uint32_t from, to;		/* base chain rules [from, to) */
+	uint32_t nkeys;
+	uint32_t field[CG_LOOKUP_KEYS];	/* pred field per key word */
+	uint32_t nelems;		/* distinct keys */
+	uint32_t *keys;			/* nelems * nkeys */
+	uint32_t *rule;			/* per element: its first rule's index */
+	uint32_t *value;		/* per element: the map's value, rule
+					 * + 1, CG_LOOKUP_DROP for a drop */
+	/*
+	 * BPF_MAP_TYPE_LPM_TRIE: one key field of prefixes; the key is
+	 * struct bpf_lpm_trie_key with a u32 prefix length (bits[i]) and
+	 * the value shifted left by `shift` bits (to 32), big-endian
+	 */
+	bool lpm;
+	uint32_t shift;
+	uint8_t *bits;
+	unsigned int cost;		/* planning: branches */
+	size_t insns;			/* planning: its code's length */
 };
 
 /*
@@ -178,6 +221,15 @@ struct cg_plan {
 	uint32_t tree_leaves;	/*   their leaves, */
 	uint32_t tree_max_leaf;	/*   the most candidates in one, */
 	uint32_t tree_cand;	/*   candidates in all leaves */
+	/*
+	 * The lookup runs the target can take as maps (maps->lookup_fd[k]
+	 * for lookups[k]), in rule order, outside the forests: owned.
+	 */
+	struct cg_lookup *lookups;
+	size_t nlookups;
+	uint32_t lookup_rules;	/* rules in them */
+	uint32_t lookup_elems;	/* their maps' elements */
+	uint32_t lookup_lpm;	/* lookups that are LPM tries */
 };
 
 /*

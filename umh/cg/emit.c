@@ -811,6 +811,8 @@ static void emit_main(struct cg *c)
 	size_t i, first = c->plan->first[c->seg];
 	size_t end = c->plan->first[c->seg + 1], fi = 0;
 	const struct cg_forest *fo = c->plan->forests;
+	const struct cg_lookup *lk = c->plan->lookups;
+	size_t li = 0;
 	int body = L(c);
 
 	c->in_main = true;
@@ -823,6 +825,8 @@ static void emit_main(struct cg *c)
 
 	while (fi < c->plan->nforests && fo[fi].from < first)
 		fi++;
+	while (li < c->plan->nlookups && lk[li].from < first)
+		li++;
 	for (i = first; i < end; i++) {
 		c->rule_idx = i;
 		if ((int)i == ch->first_unsupported) {
@@ -834,6 +838,11 @@ static void emit_main(struct cg *c)
 		if (fi < c->plan->nforests && fo[fi].from == i) {
 			cg_emit_forest(c, c->plan->pc, &fo[fi]);
 			i = fo[fi++].to - 1;
+			continue;
+		}
+		if (li < c->plan->nlookups && lk[li].from == i) {
+			cg_emit_lookup(c, c->plan->pc, &lk[li], li);
+			i = lk[li++].to - 1;
 			continue;
 		}
 		cg_emit_rule(c, &ch->rules[i]);

@@ -334,21 +334,22 @@ static int plan_add_forest(struct cg_plan *plan, const struct cg_forest *f,
 }
 
 /*
- * A tree run from rule i: forests of as many rules as fit, in order;
+ * Rules [from, to) of a tree run: forests of as many rules as fit, in
+ * order;
  * *next the first rule after them (the rest of the run is straight
  * code).  0, 1 where the program stops, -errno.
  */
-static int plan_run(struct plan_state *s, const struct imr_run *ru,
+static int plan_run(struct plan_state *s, uint32_t from, uint32_t to,
 		    size_t *next)
 {
-	uint32_t i = ru->from, n = CG_FOREST_RULES;
+	uint32_t i = from, n = CG_FOREST_RULES;
 	struct cg_forest f;
 	size_t insns;
 	int err;
 
-	while (i < ru->to) {
-		if (n > ru->to - i)
-			n = ru->to - i;
+	while (i < to) {
+		if (n > to - i)
+			n = to - i;
 		if (n < OPT_TREE_MIN)
 			break;
 		err = plan_forest(s, s->plan->pc, i, i + n, &f, &insns);
@@ -375,6 +376,95 @@ static int plan_run(struct plan_state *s, const struct imr_run *ru,
 		i += n;
 	}
 	*next = i;
+	return 0;
+}
+
+/* maps a program uses besides the lookups: at most */
+static size_t other_maps(const struct imr_prog *p)
+{
+	return 3 + p->nset_maps;	/* statistics, meta, segments, sets */
+}
+
+/* lk's code laid out: its length and conditional jumps; 0 or -errno */
+static int lay_out(struct cg *c, const struct cg_plan *plan,
+		   const struct cg_lookup *lk, size_t *len, size_t *ncond)
+{
+	struct bbuf scratch, *saved = c->b;
+	int err;
+
+	bbuf_init(&scratch);
+	c->b = &scratch;
+	cg_emit_lookup(c, plan->pc, lk, plan->nlookups);
+	err = bbuf_finish(&scratch);
+	*len = scratch.len;
+	*ncond = scratch.ncond;
+	c->b = saved;
+	bbuf_free(&scratch);
+	return err;
+}
+
+/*
+ * The branches the verifier keeps pending for a lookup: those of its
+ * loads and its lookup, one per level of the binary search, and those of
+ * one verdict (laid out without the search, and with one rule).
+ */
+static int lookup_cost(struct cg *c, const struct cg_plan *plan,
+		       struct cg_lookup *lk)
+{
+	struct cg_lookup part = *lk;
+	size_t len, n0, n1 = 0;
+	int err;
+
+	part.nelems = 0;
+	err = lay_out(c, plan, &part, &len, &n0);
+	if (!err) {
+		part.nelems = 1;
+		err = lay_out(c, plan, &part, &len, &n1);
+	}
+	if (!err)
+		err = lay_out(c, plan, lk, &lk->insns, &len);
+	lk->cost = (unsigned int)(n1 + cg_lookup_depth(lk) + 1);
+	return err;
+}
+
+/*
+ * The lookup runs as maps, while the target has maps and a program has
+ * room for them; a run that is not made stays rules (trees, straight
+ * code).
+ */
+static int plan_lookups(struct plan_state *s)
+{
+	const struct imr_chain *ch = &s->c->p->chains[0];
+	struct cg_plan *plan = s->plan;
+	struct cg_lookup lk, *v;
+	size_t i;
+	int err;
+
+	if (!(s->c->t->flags & CG_T_SET_MAPS) || !ch->nlookups)
+		return 0;
+	plan->lookups = calloc(ch->nlookups, sizeof(*plan->lookups));
+	if (!plan->lookups)
+		return -ENOMEM;
+	for (i = 0; i < ch->nlookups; i++) {
+		if (other_maps(s->c->p) + plan->nlookups >= CG_MAX_MAPS)
+			break;
+		err = cg_lookup_make(plan->pc, ch, ch->lookups[i].from,
+				     ch->lookups[i].to, &lk);
+		if (err == -EINVAL)
+			continue;	/* stale: the rules stay */
+		if (err)
+			return err;
+		err = lookup_cost(s->c, plan, &lk);
+		if (err) {
+			cg_lookup_free(&lk);
+			return err;
+		}
+		v = &plan->lookups[plan->nlookups++];
+		*v = lk;
+		plan->lookup_rules += lk.to - lk.from;
+		plan->lookup_elems += lk.nelems;
+		plan->lookup_lpm += lk.lpm;
+	}
 	return 0;
 }
 
@@ -448,11 +538,24 @@ static int plan_chain_runs(struct plan_state *s, size_t ci)
 	return 0;
 }
 
+/* the lookup at rule i as planned: 0, 1 where the program stops */
+static int plan_lookup(struct plan_state *s, const struct cg_lookup *lk)
+{
+	if (s->used + lk->cost > CG_SEG_BUDGET ||
+	    s->used_insns + lk->insns > forest_budget(s->c)) {
+		if (!plan_new_seg(s, lk->from))
+			return 1;
+	}
+	s->used += lk->cost;
+	s->used_insns += lk->insns;
+	return 0;
+}
+
 int cg_plan(const struct imr_prog *p, enum nftj_target target,
 	    const struct cg_opts *opts, struct cg_plan *plan)
 {
 	const struct imr_chain *ch = &p->chains[0];
-	size_t i, k, ri = 0, nch = p->nchains ? p->nchains : 1,
+	size_t i, k, ri = 0, li = 0, nch = p->nchains ? p->nchains : 1,
 	       end = ch->first_unsupported < 0 ? ch->nrules :
 			(size_t)ch->first_unsupported;
 	struct plan_ctx x = { .nfuncs = 1 };
@@ -478,9 +581,11 @@ int cg_plan(const struct imr_prog *p, enum nftj_target target,
 		goto out;
 	}
 	c.plan = plan;
-	if (ch->nruns) {
+	if (ch->nruns || ch->nlookups) {
 		plan->pc = calloc(1, sizeof(*plan->pc));
 		err = plan->pc ? pred_chain_analyze(p, 0, plan->pc) : -ENOMEM;
+		if (!err)
+			err = plan_lookups(&s);
 		if (err)
 			goto out;
 	}
@@ -497,10 +602,27 @@ int cg_plan(const struct imr_prog *p, enum nftj_target target,
 		goto out;
 	plan->nseg = 1;
 	for (i = 0; i < end;) {
+		const struct cg_lookup *lk = li < plan->nlookups ?
+					     &plan->lookups[li] : NULL;
 		size_t next = i;
+		uint32_t to;
 
-		if (ri < ch->nruns && ch->runs[ri].from == i) {
-			err = plan_run(&s, &ch->runs[ri++], &next);
+		if (lk && lk->from == i) {
+			err = plan_lookup(&s, lk);
+			if (err)
+				break;
+			li++;
+			i = lk->to;
+			continue;
+		}
+		while (ri < ch->nruns && ch->runs[ri].to <= i)
+			ri++;
+		if (ri < ch->nruns && ch->runs[ri].from <= i) {
+			/* the run up to the next lookup inside it */
+			to = ch->runs[ri].to;
+			if (lk && lk->from < to)
+				to = lk->from;
+			err = plan_run(&s, (uint32_t)i, to, &next);
 			if (err)
 				break;
 			if (next > i) {
@@ -515,6 +637,16 @@ int cg_plan(const struct imr_prog *p, enum nftj_target target,
 	}
 	if (err > 0)
 		err = 0;
+	/* lookups past where the program stops are not made */
+	while (plan->cut >= 0 && plan->nlookups &&
+	       plan->lookups[plan->nlookups - 1].from >= (uint32_t)plan->cut) {
+		k = --plan->nlookups;
+		plan->lookup_rules -= plan->lookups[k].to -
+				      plan->lookups[k].from;
+		plan->lookup_elems -= plan->lookups[k].nelems;
+		plan->lookup_lpm -= plan->lookups[k].lpm;
+		cg_lookup_free(&plan->lookups[k]);
+	}
 	plan->first[plan->nseg] = ch->nrules;
 out:
 	if (c.calls)
@@ -538,6 +670,11 @@ void cg_plan_free(struct cg_plan *plan)
 	free(plan->forests);
 	plan->forests = NULL;
 	plan->nforests = 0;
+	for (i = 0; i < plan->nlookups; i++)
+		cg_lookup_free(&plan->lookups[i]);
+	free(plan->lookups);
+	plan->lookups = NULL;
+	plan->nlookups = 0;
 	for (i = 0; i < plan->ncforests; i++)
 		cg_forest_free(&plan->cforests[i]);
 	free(plan->cforests);
